@@ -1,0 +1,472 @@
+"""Typed models of every YAML file a project holds (SPEC sections 2, 3 and 7).
+
+Pure pydantic: no Dagster, no database driver. Unknown keys are forbidden everywhere, and
+the `kind` of a source and the `type` of a key result pick the model (discriminated unions),
+so a mistake is reported against the field the user actually wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+SLUG = r"^[a-z0-9_]+$"
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+WINDOW = re.compile(r"^(cycle|trailing_([1-9][0-9]*)d)$")
+DONE_WHEN = re.compile(r"^\s*(?P<metric>\S+)\s*(?P<op>>=|<=|>|<|==)\s*(?P<number>-?[0-9.]+)\s*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- metric sources (SPEC 2)
+
+
+class Checks(Strict):
+    """Validation rules of one metric, run with Great Expectations on every fetch."""
+
+    not_null: bool = True
+    min: float | None = None
+    max: float | None = None
+    fresh_within_days: int | None = Field(default=None, ge=0)
+    unique_ts: bool = True
+    non_decreasing: bool = False
+
+    @field_validator("max")
+    @classmethod
+    def _max_above_min(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min")
+        if value is not None and low is not None and value < low:
+            raise ValueError(f"max ({value:g}) is below min ({low:g})")
+        return value
+
+
+class MetricBase(Strict):
+    name: str = Field(pattern=SLUG)
+    unit: str | None = None
+    description: str | None = None
+    checks: Checks = Checks()
+
+
+class SourceBase(Strict):
+    name: str = Field(pattern=SLUG)
+    timeout_seconds: float = Field(default=30, gt=0)
+    retries: int = Field(default=2, ge=0, le=10)
+
+    def metric_ids(self) -> list[str]:
+        return [f"{self.name}.{metric.name}" for metric in self.metrics]  # type: ignore[attr-defined]
+
+
+class SqlMetric(MetricBase):
+    query: str = Field(min_length=1)
+
+
+class SqlSource(SourceBase):
+    kind: Literal["sql"]
+    url: str = Field(min_length=1)
+    metrics: list[SqlMetric] = Field(min_length=1)
+
+
+class CsvMetric(MetricBase):
+    ts: str = "ts"
+    value: str = "value"
+    filter: dict[str, str | int | float | bool] = {}
+
+
+class CsvSource(SourceBase):
+    kind: Literal["csv"]
+    path: str = Field(min_length=1)
+    metrics: list[CsvMetric] = Field(min_length=1)
+
+
+class BearerAuth(Strict):
+    type: Literal["bearer"]
+    token: str = Field(min_length=1)
+
+
+class BasicAuth(Strict):
+    type: Literal["basic"]
+    username: str = Field(min_length=1)
+    password: str
+
+
+class HeaderAuth(Strict):
+    type: Literal["header"]
+    name: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
+class QueryAuth(Strict):
+    type: Literal["query"]
+    name: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
+Auth = Annotated[BearerAuth | BasicAuth | HeaderAuth | QueryAuth, Field(discriminator="type")]
+
+
+class NoPaginator(Strict):
+    type: Literal["none"]
+
+
+class PageNumberPaginator(Strict):
+    type: Literal["page_number"]
+    param: str = "page"
+    start: int = 1
+
+
+class OffsetPaginator(Strict):
+    type: Literal["offset"]
+    param: str = "offset"
+    limit_param: str = "limit"
+    limit: int = Field(default=100, gt=0)
+
+
+class CursorPaginator(Strict):
+    type: Literal["cursor"]
+    cursor_path: str
+    param: str = "cursor"
+
+
+class NextUrlPaginator(Strict):
+    type: Literal["next_url"]
+    path: str
+
+
+class LinkHeaderPaginator(Strict):
+    type: Literal["link_header"]
+
+
+Paginator = Annotated[
+    NoPaginator
+    | PageNumberPaginator
+    | OffsetPaginator
+    | CursorPaginator
+    | NextUrlPaginator
+    | LinkHeaderPaginator,
+    Field(discriminator="type"),
+]
+
+
+class RestRequest(Strict):
+    path: str = ""
+    params: dict[str, str | int | float | bool] = {}
+    method: Literal["GET", "POST"] = "GET"
+    json_body: dict | None = Field(default=None, alias="json")
+
+
+class RestMetric(MetricBase):
+    request: RestRequest = RestRequest()
+    records: str | None = None
+    ts: str | None = None
+    value: str | None = None
+    per_day: Literal["sum", "last", "max", "min", "mean", "count"] = "sum"
+
+    @model_validator(mode="after")
+    def _records_or_reading(self) -> RestMetric:
+        if self.records is None and self.value is None:
+            raise ValueError("give `records` (a series) or `value` (a point-in-time reading)")
+        if self.records is not None and self.ts is None:
+            raise ValueError("`records` needs `ts`, the record field holding the date")
+        return self
+
+    @property
+    def point_in_time(self) -> bool:
+        return self.records is None
+
+
+class RestSource(SourceBase):
+    kind: Literal["rest"]
+    base_url: str = Field(min_length=1)
+    auth: Auth | None = None
+    headers: dict[str, str] = {}
+    paginator: Paginator = NoPaginator(type="none")
+    max_pages: int = Field(default=1000, gt=0)
+    metrics: list[RestMetric] = Field(min_length=1)
+
+
+class PrometheusMetric(MetricBase):
+    promql: str = Field(min_length=1)
+
+
+class PrometheusSource(SourceBase):
+    kind: Literal["prometheus"]
+    url: str = Field(min_length=1)
+    auth: Auth | None = None
+    metrics: list[PrometheusMetric] = Field(min_length=1)
+
+
+class GithubMetric(MetricBase):
+    search: str | None = None
+    stat: Literal["stars", "forks", "open_issues"] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> GithubMetric:
+        if (self.search is None) == (self.stat is None):
+            raise ValueError("give exactly one of `search` or `stat`")
+        return self
+
+
+class GithubSource(SourceBase):
+    kind: Literal["github"]
+    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    token: str | None = None
+    url: str = "https://api.github.com"
+    metrics: list[GithubMetric] = Field(min_length=1)
+
+
+class JiraMetric(MetricBase):
+    jql: str = Field(min_length=1)
+
+
+class JiraSource(SourceBase):
+    kind: Literal["jira"]
+    url: str = Field(min_length=1)
+    username: str = Field(min_length=1)
+    token: str = Field(min_length=1)
+    metrics: list[JiraMetric] = Field(min_length=1)
+
+
+class TargetprocessMetric(MetricBase):
+    entity: str = Field(min_length=1)
+    where: str | None = None
+
+
+class TargetprocessSource(SourceBase):
+    kind: Literal["targetprocess"]
+    url: str = Field(min_length=1)
+    token: str = Field(min_length=1)
+    metrics: list[TargetprocessMetric] = Field(min_length=1)
+
+
+Source = Annotated[
+    SqlSource
+    | CsvSource
+    | RestSource
+    | PrometheusSource
+    | GithubSource
+    | JiraSource
+    | TargetprocessSource,
+    Field(discriminator="kind"),
+]
+
+
+class SourceFile(BaseModel):
+    """Wrapper so one source file validates through the `kind` discriminator."""
+
+    source: Source
+
+
+# ---------------------------------------------------------------- objectives and KRs (SPEC 3)
+
+
+class Cycle(Strict):
+    id: str = Field(pattern=ID)
+    start: date
+    end: date
+    at_risk_margin: float = Field(default=0.10, ge=0, le=1)
+    off_track_margin: float = Field(default=0.25, ge=0, le=1)
+    grace_days: int = Field(default=30, ge=0)
+    archived: bool = False
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        return end
+
+    @field_validator("off_track_margin")
+    @classmethod
+    def _margins_ordered(cls, margin: float, info: ValidationInfo) -> float:
+        at_risk = info.data.get("at_risk_margin")
+        if at_risk is not None and margin < at_risk:
+            raise ValueError(f"off_track_margin ({margin:g}) is below at_risk_margin ({at_risk:g})")
+        return margin
+
+
+class Checkpoint(Strict):
+    date: date
+    value: float
+
+
+class Milestone(Strict):
+    name: str = Field(min_length=1)
+    weight: float = Field(default=1, gt=0)
+    done: bool | None = None
+    done_when: str | None = None
+
+    @field_validator("done_when")
+    @classmethod
+    def _parse(cls, text: str | None) -> str | None:
+        if text is not None and not DONE_WHEN.match(text):
+            raise ValueError('expected "<source>.<metric> >= <number>" (or >, <=, <, ==)')
+        return text
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Milestone:
+        if self.done is not None and self.done_when is not None:
+            raise ValueError("give `done` or `done_when`, not both")
+        return self
+
+    def condition(self) -> tuple[str, str, float] | None:
+        """(metric_id, operator, threshold) of `done_when`, or None for a manual milestone."""
+        match = DONE_WHEN.match(self.done_when or "")
+        if not match:
+            return None
+        return match["metric"], match["op"], float(match["number"])
+
+
+class KeyResultBase(Strict):
+    id: str = Field(pattern=ID)
+    title: str = Field(min_length=1)
+    owner: str | None = None
+    weight: float = Field(default=1, gt=0)
+    aggregation: Literal["last", "sum", "mean", "min", "max", "count"] = "last"
+    window: str = "cycle"
+    unit: str | None = None
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, text: str) -> str:
+        if not WINDOW.match(text):
+            raise ValueError('expected "cycle" or "trailing_<N>d", e.g. trailing_7d')
+        return text
+
+    @property
+    def window_days(self) -> int | None:
+        """Length of a trailing window in days; None for the whole cycle."""
+        match = WINDOW.match(self.window)
+        return int(match[2]) if match and match[2] else None
+
+
+class MeasuredKeyResult(KeyResultBase):
+    metric: str = Field(pattern=r"^(manual|[a-z0-9_]+\.[a-z0-9_]+)$")
+
+
+class IncreaseKeyResult(MeasuredKeyResult):
+    type: Literal["increase"]
+    baseline: float | None = None
+    target: float
+    checkpoints: list[Checkpoint] = []
+
+
+class DecreaseKeyResult(MeasuredKeyResult):
+    type: Literal["decrease"]
+    baseline: float | None = None
+    target: float
+    checkpoints: list[Checkpoint] = []
+
+
+class StayAboveKeyResult(MeasuredKeyResult):
+    type: Literal["stay_above"]
+    target: float
+
+
+class StayBelowKeyResult(MeasuredKeyResult):
+    type: Literal["stay_below"]
+    target: float
+
+
+class StayBetweenKeyResult(MeasuredKeyResult):
+    type: Literal["stay_between"]
+    min: float
+    max: float
+
+    @field_validator("max")
+    @classmethod
+    def _max_above_min(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("min")
+        if low is not None and value < low:
+            raise ValueError(f"max ({value:g}) is below min ({low:g})")
+        return value
+
+
+class BooleanKeyResult(MeasuredKeyResult):
+    type: Literal["boolean"]
+
+
+class MilestonesKeyResult(KeyResultBase):
+    type: Literal["milestones"]
+    milestones: list[Milestone] = Field(min_length=1)
+
+
+class RollupKeyResult(KeyResultBase):
+    type: Literal["rollup"]
+    children: list[str] = Field(min_length=1)
+
+
+KeyResult = Annotated[
+    IncreaseKeyResult
+    | DecreaseKeyResult
+    | StayAboveKeyResult
+    | StayBelowKeyResult
+    | StayBetweenKeyResult
+    | BooleanKeyResult
+    | MilestonesKeyResult
+    | RollupKeyResult,
+    Field(discriminator="type"),
+]
+
+
+class Objective(Strict):
+    id: str = Field(pattern=ID)
+    title: str = Field(min_length=1)
+    owner: str | None = None
+    team: str | None = None
+    stakeholders: list[str] = []
+    parent: str | None = None
+    theme: str | None = None
+    kind: Literal["aspirational", "committed"] = "aspirational"
+    progress_from: Literal["key_results", "children", "both"] = "key_results"
+    weight: float = Field(default=1, gt=0)
+    key_results: list[KeyResult] = []
+
+
+class OkrFile(Strict):
+    cycle: Cycle
+    themes: list[str] = []
+    objectives: list[Objective] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------- okr_project.yaml (SPEC 7)
+
+
+class Notification(Strict):
+    url: str = Field(min_length=1)
+    on: list[Literal["status_change", "data_problem"]] = ["status_change", "data_problem"]
+
+
+class ProjectSettings(Strict):
+    timezone: str = "UTC"
+    schedule: str = "0 2 * * *"
+    notify: list[Notification] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {name!r}") from None
+        return name
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, text: str) -> str:
+        if len(text.split()) != 5:
+            raise ValueError('expected a cron expression of 5 fields, e.g. "0 2 * * *"')
+        return text

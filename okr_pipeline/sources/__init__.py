@@ -1,0 +1,40 @@
+"""Connectors, one per file, and the registry from a source's `kind` to its connector.
+
+Adding a kind: a config model in `okr_pipeline/config/models.py`, a connector file here,
+and one line in CONNECTORS.
+"""
+
+from __future__ import annotations
+
+from okr_pipeline.sources.base import Connector, FetchWindow, MetricFetch, SourceError, SourceFetch
+from okr_pipeline.sources.csv import CsvConnector
+from okr_pipeline.sources.sql import SqlConnector
+
+CONNECTORS: dict[str, type[Connector]] = {
+    "sql": SqlConnector,
+    "csv": CsvConnector,
+}
+
+
+def connector_for(source, project) -> Connector:
+    """The connector of a source's kind; a kind without one yet is a clear error per metric."""
+    connector = CONNECTORS.get(source.kind)
+    if connector is None:
+        return UnsupportedConnector(source, project)
+    return connector(source, project)
+
+
+class UnsupportedConnector(Connector):
+    def fetch_metric(self, metric, window):
+        raise SourceError(f"kind {self.source.kind!r} is not supported yet")
+
+
+__all__ = [
+    "CONNECTORS",
+    "Connector",
+    "FetchWindow",
+    "MetricFetch",
+    "SourceError",
+    "SourceFetch",
+    "connector_for",
+]

@@ -1,0 +1,201 @@
+"""What every connector shares: the fetch window, the result shapes, retries and redaction.
+
+A connector turns one metric's config and a window into a frame `(ts, value)`, one row per
+day: `ts` a midnight `datetime64[ns]` (a date in the project's timezone), `value` a float.
+Expected failures of a source (connection, auth, timeout, HTTP error, malformed payload,
+query error) are raised as `SourceError` and recorded per metric; they never stop the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+
+import pandas as pd
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SERIES_COLUMNS = ["ts", "value"]
+
+
+@dataclass(frozen=True)
+class FetchWindow:
+    """The days a run asks a source for: `start` inclusive, `end` exclusive (as in SQL)."""
+
+    start: date
+    end: date
+    as_of: date
+    today: date
+
+    @property
+    def reads_point_in_time(self) -> bool:
+        """Point-in-time readings describe now, so they are only read for today (SPEC 2)."""
+        return self.as_of == self.today
+
+
+class SourceError(Exception):
+    """An expected failure of a source; its message is short, user-facing and secret-free."""
+
+
+class TransientSourceError(SourceError):
+    """A failure worth retrying: a dropped connection, a 429, a 5xx."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass
+class MetricFetch:
+    metric_id: str
+    series: pd.DataFrame | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.series is not None
+
+
+@dataclass
+class SourceFetch:
+    """Everything one source returned for one window; becomes a row of `source_runs`."""
+
+    source: str
+    kind: str
+    window: FetchWindow
+    metrics: list[MetricFetch] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        if any(m.error for m in self.metrics):
+            return "error"
+        if self.metrics and all(m.skipped for m in self.metrics):
+            return "skipped"
+        return "ok"
+
+    @property
+    def rows(self) -> int:
+        return sum(len(m.series) for m in self.metrics if m.series is not None)
+
+    @property
+    def message(self) -> str:
+        errors = [f"{m.metric_id}: {m.error}" for m in self.metrics if m.error]
+        if errors:
+            return "; ".join(errors)
+        skipped = sorted({m.skipped for m in self.metrics if m.skipped})
+        return "; ".join(f"skipped: {reason}" for reason in skipped)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret in a message; the one place secrets are scrubbed."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def with_retries(action: Callable[[], T], retries: int, base_delay: float = 0.5) -> T:
+    """Run `action`, retrying TransientSourceError with exponential backoff (or Retry-After)."""
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return min(float(retry_after), 60.0)
+        return wait_exponential(multiplier=base_delay, max=30)(state)
+
+    retrying = Retrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait,
+        retry=retry_if_exception_type(TransientSourceError),
+        reraise=True,
+        before_sleep=lambda state: log.info(
+            "retrying after a transient failure (attempt %s)", state.attempt_number
+        ),
+    )
+    return retrying(action)
+
+
+def to_series(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """Normalize a raw (ts, value) frame: ts to a date in the project's timezone, value to float.
+
+    Timezone-aware timestamps are converted to the project's timezone before truncation;
+    naive ones are taken as already local. Raises SourceError for values that are not numbers
+    or dates, so a malformed payload is a recorded failure, not a crash.
+    """
+    missing = [column for column in SERIES_COLUMNS if column not in frame.columns]
+    if missing:
+        raise SourceError(
+            f"result has no column {', '.join(missing)} (columns: {list(frame.columns)})"
+        )
+    try:
+        stamps = pd.to_datetime(frame["ts"], utc=False, format="mixed")
+    except (ValueError, TypeError) as error:
+        raise SourceError(f"ts is not a date: {error}") from None
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    if (values.isna() & frame["value"].notna()).any():
+        bad = frame["value"][values.isna() & frame["value"].notna()].iloc[0]
+        raise SourceError(f"value is not a number: {bad!r}")
+    return pd.DataFrame(
+        {"ts": stamps.dt.normalize().astype("datetime64[ns]"), "value": values.astype("float64")}
+    ).reset_index(drop=True)
+
+
+def empty_series() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"ts": pd.Series(dtype="datetime64[ns]"), "value": pd.Series(dtype="float64")}
+    )
+
+
+class Connector(ABC):
+    """One kind of source. Subclasses implement `fetch_metric`; the loop, timing, retries,
+    point-in-time skipping and redaction are here, once."""
+
+    def __init__(self, source: Any, project: Any):
+        self.source = source
+        self.project = project
+
+    @abstractmethod
+    def fetch_metric(self, metric: Any, window: FetchWindow) -> pd.DataFrame:
+        """Return the raw (ts, value) frame of one metric for the window; raise SourceError."""
+
+    def is_point_in_time(self, metric: Any) -> bool:
+        return False
+
+    def fetch(self, window: FetchWindow) -> SourceFetch:
+        started = time.perf_counter()
+        result = SourceFetch(self.source.name, self.source.kind, window)
+        for metric in self.source.metrics:
+            metric_id = f"{self.source.name}.{metric.name}"
+            if self.is_point_in_time(metric) and not window.reads_point_in_time:
+                result.metrics.append(MetricFetch(metric_id, skipped="point-in-time"))
+                continue
+            try:
+                raw = with_retries(
+                    lambda m=metric: self.fetch_metric(m, window), self.source.retries
+                )
+                series = to_series(raw, self.project.settings.timezone)
+                if self.is_point_in_time(metric):
+                    series = series.assign(ts=pd.Timestamp(window.as_of))
+                result.metrics.append(MetricFetch(metric_id, series=series))
+            except SourceError as error:
+                message = redact(str(error), self.project.secrets)
+                log.warning("metric %s failed: %s", metric_id, message)
+                result.metrics.append(MetricFetch(metric_id, error=message))
+        result.seconds = time.perf_counter() - started
+        return result
