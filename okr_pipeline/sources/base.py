@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -41,8 +41,13 @@ class FetchWindow:
 
     @property
     def reads_point_in_time(self) -> bool:
-        """Point-in-time readings describe now, so they are only read for today (SPEC 2)."""
-        return self.as_of == self.today
+        """Point-in-time readings describe now, so they are read only for today (SPEC 2).
+
+        The day that just ended counts as today: the nightly run scores it a few hours
+        after midnight, and a reading taken then describes that day's end. Older as-of
+        dates keep the history already stored.
+        """
+        return self.as_of >= self.today - timedelta(days=1)
 
 
 class SourceError(Exception):
@@ -63,6 +68,7 @@ class MetricFetch:
     series: pd.DataFrame | None = None
     error: str | None = None
     skipped: str | None = None
+    point_in_time: bool = False
 
     @property
     def ok(self) -> bool:
@@ -190,9 +196,12 @@ class Connector(ABC):
                     lambda m=metric: self.fetch_metric(m, window), self.source.retries
                 )
                 series = to_series(raw, self.project.settings.timezone)
-                if self.is_point_in_time(metric):
+                point_in_time = self.is_point_in_time(metric)
+                if point_in_time:
                     series = series.assign(ts=pd.Timestamp(window.as_of))
-                result.metrics.append(MetricFetch(metric_id, series=series))
+                result.metrics.append(
+                    MetricFetch(metric_id, series=series, point_in_time=point_in_time)
+                )
             except SourceError as error:
                 message = redact(str(error), self.project.secrets)
                 log.warning("metric %s failed: %s", metric_id, message)

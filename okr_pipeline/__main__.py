@@ -1,0 +1,3 @@
+from okr_pipeline.cli import main
+
+raise SystemExit(main())

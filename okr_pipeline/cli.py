@@ -1,0 +1,264 @@
+"""okr-pipeline: check / run / backfill / status / schema (SPEC section 6).
+
+`check` and `status` import neither Dagster nor Great Expectations, so they start fast
+enough for a pre-commit hook; `run` and `backfill` import them when they need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from okr_pipeline.config import ConfigError, Project, lint, load_project
+
+WAREHOUSE_ENV = "OKR_WAREHOUSE_URL"
+PROJECT_ENV = "OKR_PROJECT_DIR"
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--project-dir", type=Path, help="default: $OKR_PROJECT_DIR, else the current directory"
+    )
+    common.add_argument(
+        "--warehouse",
+        help="SQLAlchemy URL; default: $OKR_WAREHOUSE_URL, else SQLite in <project>/.okr/",
+    )
+    parser = argparse.ArgumentParser(
+        prog="okr-pipeline", description="Key results that score themselves."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "check", parents=[common], help="validate every YAML and CSV file and lint the OKRs"
+    )
+    run = commands.add_parser(
+        "run", parents=[common], help="fetch, validate, score and publish one as-of date"
+    )
+    run.add_argument(
+        "--date", type=_date, help="as-of date (default: today in the project's timezone)"
+    )
+    backfill = commands.add_parser("backfill", parents=[common], help="run every date of a range")
+    backfill.add_argument("--start", type=_date, required=True)
+    backfill.add_argument("--end", type=_date, required=True)
+    status = commands.add_parser(
+        "status", parents=[common], help="the scoreboard from the warehouse"
+    )
+    status.add_argument("--date", type=_date, help="as-of date (default: the latest scored)")
+    status.add_argument("--team")
+    status.add_argument("--owner")
+    status.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    schema = commands.add_parser(
+        "schema", parents=[common], help="write JSON Schemas of the YAML files"
+    )
+    schema.add_argument("--out", type=Path, default=Path("schemas"))
+    return parser
+
+
+def _project_dir(args) -> Path:
+    return (args.project_dir or Path(os.environ.get(PROJECT_ENV) or ".")).resolve()
+
+
+def _warehouse_url(args, project_dir: Path) -> str:
+    from okr_pipeline.warehouse import default_url
+
+    return args.warehouse or os.environ.get(WAREHOUSE_ENV) or default_url(project_dir)
+
+
+def _load(project_dir: Path) -> Project:
+    """Load the project or print every problem and exit 1: a config mistake is never a traceback."""
+    try:
+        return load_project(project_dir)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(error.problems)} error(s); nothing was run.", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_check(args) -> int:
+    project = _load(_project_dir(args))
+    warnings = lint(project)
+    for warning in warnings:
+        print(f"warning: {warning}")
+    krs = sum(len(o.key_results) for okrs in project.cycles for o in okrs.objectives)
+    metrics = sum(len(source.metrics) for source in project.sources.values())
+    print(
+        f"ok: {len(project.cycles)} cycle(s), {len(project.sources)} source(s), "
+        f"{metrics} metric(s), "
+        f"{krs} key result(s), {len(project.checkins)} check-in(s); {len(warnings)} warning(s)"
+    )
+    return 0
+
+
+def _executor(project_dir: Path):
+    """A function running the nightly job for a day; Definitions and instance are built once."""
+    import dagster as dg
+
+    from okr_pipeline.orchestration import build_definitions, materialize_day
+
+    defs = build_definitions(project_dir)
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+    return lambda as_of: materialize_day(defs, as_of, instance)
+
+
+def _report_failure(result) -> None:
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            print(
+                f"step {event.step_key} failed: "
+                f"{error.message.strip() if error else 'unknown error'}",
+                file=sys.stderr,
+            )
+
+
+def _check_range(project: Project, as_of: date) -> None:
+    first = min((okrs.cycle.start for okrs in project.cycles), default=as_of)
+    if as_of < first:
+        print(f"as-of date {as_of} is before the first cycle starts ({first})", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _summary(engine, as_of: date) -> str:
+    from okr_pipeline import warehouse
+
+    runs = warehouse.read_table(engine, warehouse.source_runs, as_of)
+    krs = warehouse.read_table(engine, warehouse.kr_scores, as_of)
+    marked = krs[krs["data_status"] != "ok"]
+    failed = runs[runs["status"] == "error"]
+    text = f"{len(krs)} key result(s) scored, {len(marked)} marked; sources: "
+    text += ", ".join(f"{row.source} {row.status}" for row in runs.itertuples())
+    for row in failed.itertuples():
+        text += f"\nsource {row.source} failed: {row.message}"
+    for row in marked.itertuples():
+        text += f"\n{row.kr_id}: {row.data_status}: {row.data_message}"
+    return text
+
+
+def _prepare(args) -> tuple[Path, Project]:
+    project_dir = _project_dir(args)
+    project = _load(project_dir)
+    os.environ[WAREHOUSE_ENV] = _warehouse_url(args, project_dir)
+    return project_dir, project
+
+
+def cmd_run(args) -> int:
+    from okr_pipeline.runs import today_in
+
+    project_dir, project = _prepare(args)
+    as_of = args.date or today_in(project.settings.timezone)
+    _check_range(project, as_of)
+    result = _executor(project_dir)(as_of)
+    if not result.success:
+        _report_failure(result)
+        return 1
+    engine = _engine(os.environ[WAREHOUSE_ENV])
+    _print_scoreboard(engine, as_of)
+    print(_summary(engine, as_of))
+    return 0
+
+
+def cmd_backfill(args) -> int:
+    from rich.progress import Progress
+
+    project_dir, project = _prepare(args)
+    if args.end < args.start:
+        print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
+        return 1
+    _check_range(project, args.start)
+    days = [args.start + timedelta(n) for n in range((args.end - args.start).days + 1)]
+    execute = _executor(project_dir)
+    with Progress(transient=False) as progress:
+        task = progress.add_task("backfill", total=len(days))
+        for day in days:
+            progress.update(task, description=f"scoring {day}")
+            result = execute(day)
+            if not result.success:
+                _report_failure(result)
+                print(f"backfill stopped at {day}; dates before it are complete", file=sys.stderr)
+                return 1
+            progress.advance(task)
+    print(f"backfilled {len(days)} day(s): {args.start} .. {args.end}")
+    return 0
+
+
+def _engine(url: str):
+    from okr_pipeline import warehouse
+
+    return warehouse.create_engine(url)
+
+
+def _print_scoreboard(engine, as_of: date | None, team=None, owner=None, fmt="table") -> int:
+    from okr_pipeline import scoreboard, warehouse
+
+    as_of = as_of or warehouse.latest_as_of(engine)
+    if as_of is None:
+        print("the warehouse has no scores yet: run `okr-pipeline run` first", file=sys.stderr)
+        return 1
+    krs = scoreboard.filter_scores(
+        warehouse.read_table(engine, warehouse.kr_scores, as_of), team, owner
+    )
+    if fmt == "json":
+        print(scoreboard.to_json(krs))
+    elif fmt == "csv":
+        print(scoreboard.to_csv(krs), end="")
+    else:
+        objectives = warehouse.read_table(engine, warehouse.objective_scores, as_of)
+        scoreboard.render(krs, objectives, filtered=bool(team or owner))
+    return 0
+
+
+def cmd_status(args) -> int:
+    project_dir = _project_dir(args)
+    engine = _engine(_warehouse_url(args, project_dir))
+    return _print_scoreboard(engine, args.date, args.team, args.owner, args.format)
+
+
+def cmd_schema(args) -> int:
+    from okr_pipeline.config.models import OkrFile, ProjectSettings, SourceFile
+
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    source = SourceFile.model_json_schema()
+    schemas = {
+        "metric_source.schema.json": {**source["properties"]["source"], "$defs": source["$defs"]},
+        "okrs.schema.json": OkrFile.model_json_schema(),
+        "okr_project.schema.json": ProjectSettings.model_json_schema(),
+    }
+    for name, schema in schemas.items():
+        (out / name).write_text(json.dumps(schema, indent=2) + "\n")
+        print(out / name)
+    return 0
+
+
+COMMANDS = {
+    "check": cmd_check,
+    "run": cmd_run,
+    "backfill": cmd_backfill,
+    "status": cmd_status,
+    "schema": cmd_schema,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The thin Dagster shell over the pure core: assets, checks, resources, job, schedule."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from okr_pipeline import warehouse
+from okr_pipeline.config import load_project
+from okr_pipeline.orchestration.assets import build_score_assets, build_source_assets
+from okr_pipeline.orchestration.jobs import NIGHTLY_JOB, nightly_job, nightly_schedule
+from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
+
+WAREHOUSE_ENV = "OKR_WAREHOUSE_URL"
+PROJECT_ENV = "OKR_PROJECT_DIR"
+
+
+def as_of_partitions(project) -> dg.DailyPartitionsDefinition:
+    """One partition per as-of day, from the first cycle's start through today."""
+    first = min((okrs.cycle.start for okrs in project.cycles), default=date(2020, 1, 1))
+    return dg.DailyPartitionsDefinition(
+        start_date=first.isoformat(), timezone=project.settings.timezone, end_offset=1
+    )
+
+
+def build_definitions(project_dir: str | Path, warehouse_url: str | None = None) -> dg.Definitions:
+    """Everything Dagster needs for one project; the warehouse URL defaults to
+    $OKR_WAREHOUSE_URL (passed as an EnvVar, so its password is never shown), else SQLite."""
+    project_dir = str(Path(project_dir).resolve())
+    project = load_project(project_dir)
+    partitions = as_of_partitions(project)
+    if warehouse_url is None:
+        warehouse_url = (
+            dg.EnvVar(WAREHOUSE_ENV)
+            if os.environ.get(WAREHOUSE_ENV)
+            else warehouse.default_url(project_dir)
+        )
+    return dg.Definitions(
+        assets=[build_source_assets(project, partitions), build_score_assets(project, partitions)],
+        jobs=[nightly_job],
+        schedules=[nightly_schedule(project.settings)],
+        resources={
+            "okr_project": OkrProjectResource(project_dir=project_dir),
+            "warehouse": WarehouseResource(url=warehouse_url),
+        },
+    )
+
+
+def materialize_day(
+    defs: dg.Definitions, as_of: date, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """Run the nightly job for one as-of day in this process, with Dagster's console log quiet."""
+    return defs.resolve_job_def(NIGHTLY_JOB).execute_in_process(
+        partition_key=as_of.isoformat(),
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+    )
+
+
+__all__ = [
+    "NIGHTLY_JOB",
+    "PROJECT_ENV",
+    "WAREHOUSE_ENV",
+    "as_of_partitions",
+    "build_definitions",
+    "materialize_day",
+]

@@ -1,0 +1,192 @@
+"""The asset graph: one asset per metric source, then the five warehouse tables.
+
+The number of assets follows the number of sources, never the number of key results. All
+sources are fetched by one step (concurrently, with one Great Expectations validation over
+every series), and all tables are written by one step in one transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from okr_pipeline import runs
+from okr_pipeline.config import Project
+from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
+from okr_pipeline.sources import SourceFetch
+
+OWNERS = ["team:data-engineering"]
+TABLES = {
+    "metric_values": "The validated metric series scoring used, one row per metric and day.",
+    "metric_checks": "Every data check of every fetched metric, per as-of date.",
+    "source_runs": "What each source did in each run: ok, error or skipped, rows and time.",
+    "kr_scores": "One scored row per key result and as-of date (SPEC section 4).",
+    "objective_scores": "One rolled-up row per objective and as-of date.",
+}
+
+
+@dataclass
+class SourceResult:
+    """What a source asset hands to the scoring step: the fetch and its check results."""
+
+    fetch: SourceFetch
+    checks: pd.DataFrame
+
+
+def source_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["sources", name])
+
+
+def _preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
+    if frame.empty:
+        return dg.MetadataValue.md("_no rows_")
+    head = frame.head(rows).astype(str)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in head.itertuples(index=False)]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _source_events(name: str, result: SourceResult):
+    fetch, checks = result.fetch, result.checks
+    failed_checks = checks[~checks["success"].astype(bool)] if len(checks) else checks
+    yield dg.Output(
+        result,
+        output_name=name,
+        metadata={
+            "dagster/row_count": fetch.rows,
+            "status": fetch.status,
+            "seconds": round(fetch.seconds, 3),
+            "message": fetch.message or "",
+            "metrics": len(fetch.metrics),
+            "failed_checks": len(failed_checks),
+        },
+    )
+    errors = [metric.metric_id for metric in fetch.metrics if metric.error]
+    yield dg.AssetCheckResult(
+        asset_key=source_key(name),
+        check_name="fetched",
+        passed=not errors,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"failed_metrics": ", ".join(errors), "message": fetch.message or ""},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=source_key(name),
+        check_name="data_checks",
+        passed=failed_checks.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"checks": len(checks), "failed": _preview(failed_checks)},
+    )
+
+
+def build_source_assets(project: Project, partitions: dg.PartitionsDefinition):
+    names = sorted(project.sources)
+    outs = {
+        name: dg.AssetOut(
+            key=source_key(name),
+            description=f"Metric series of source `{name}` ({project.sources[name].kind}), "
+            "fetched for the as-of day and validated: "
+            f"{', '.join(project.sources[name].metric_ids())}.",
+            group_name="sources",
+            kinds={project.sources[name].kind},
+            owners=OWNERS,
+            is_required=False,
+        )
+        for name in names
+    }
+    check_specs = [
+        spec
+        for name in names
+        for spec in (
+            dg.AssetCheckSpec(
+                "fetched", asset=source_key(name), description="Every metric fetched."
+            ),
+            dg.AssetCheckSpec(
+                "data_checks", asset=source_key(name), description="Every `checks:` rule passed."
+            ),
+        )
+    ]
+
+    @dg.multi_asset(
+        name="fetch_sources",
+        outs=outs,
+        check_specs=check_specs,
+        partitions_def=partitions,
+        can_subset=True,
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
+    )
+    def fetch_sources(context: dg.AssetExecutionContext, okr_project: OkrProjectResource):
+        """Fetch the selected sources concurrently; a dead source is a warning, not a crash."""
+        project = okr_project.load()
+        as_of = date.fromisoformat(context.partition_key)
+        selected = sorted(key.path[-1] for key in context.selected_asset_keys)
+        fetches = runs.fetch_sources(project, selected, runs.fetch_window(project, as_of))
+        checks = runs.validate_fetches(project, fetches, as_of)
+        for name in selected:
+            ids = set(project.sources[name].metric_ids())
+            source_checks = checks[checks["metric_id"].isin(ids)] if len(checks) else checks
+            yield from _source_events(name, SourceResult(fetches[name], source_checks))
+
+    return fetch_sources
+
+
+def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
+    names = sorted(project.sources)
+    specs = [
+        dg.AssetSpec(
+            ["warehouse", table],
+            description=description,
+            group_name="scores",
+            kinds={"sql", "pandas"},
+            owners=OWNERS,
+            deps=[source_key(name) for name in names],
+        )
+        for table, description in TABLES.items()
+    ]
+
+    @dg.multi_asset(
+        name="score_okrs",
+        specs=specs,
+        ins={name: dg.AssetIn(source_key(name)) for name in names},
+        partitions_def=partitions,
+    )
+    def score_okrs(
+        context: dg.AssetExecutionContext,
+        okr_project: OkrProjectResource,
+        warehouse: WarehouseResource,
+        **sources: SourceResult,
+    ):
+        """Score every key result and objective, and publish all five tables in one transaction."""
+        project = okr_project.load()
+        as_of = date.fromisoformat(context.partition_key)
+        fetches = {name: result.fetch for name, result in sources.items()}
+        checks = pd.concat([result.checks for result in sources.values()], ignore_index=True)
+        checks = checks if len(checks) else pd.DataFrame(columns=runs.CHECK_COLUMNS)
+        outcome = runs.publish(warehouse.engine(), project, as_of, fetches, checks)
+        krs = outcome.tables.kr_scores
+        marked = krs[krs["data_status"] != "ok"]
+        counts = {
+            "metric_values": outcome.values_written,
+            "metric_checks": len(outcome.checks),
+            "source_runs": len(outcome.source_runs),
+            "kr_scores": len(krs),
+            "objective_scores": len(outcome.tables.objective_scores),
+        }
+        summary = {
+            "krs_scored": len(krs),
+            "krs_marked": len(marked),
+            "status_counts": dg.MetadataValue.json(krs["status"].value_counts().to_dict()),
+        }
+        previews = {
+            "kr_scores": _preview(
+                krs[["kr_id", "current_value", "score", "status", "data_status"]]
+            ),
+            "source_runs": _preview(outcome.source_runs[["source", "status", "rows", "message"]]),
+        }
+        for table in TABLES:
+            metadata = {"dagster/row_count": counts[table], **summary}
+            if table in previews:
+                metadata["preview"] = previews[table]
+            yield dg.MaterializeResult(asset_key=["warehouse", table], metadata=metadata)
+
+    return score_okrs

@@ -1,0 +1,103 @@
+"""The scoreboard people read in a terminal, and its JSON and CSV forms for machines."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import TextIO
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLES = {
+    "achieved": "bold green",
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "red",
+    "missed": "bold red",
+    "no_data": "dim",
+    "not_started": "dim",
+}
+COLUMNS = ["objective", "kr", "current", "target", "score", "expected", "status", "data"]
+MACHINE_COLUMNS = [
+    "as_of", "cycle_id", "objective_id", "kr_id", "title", "owner", "team", "current_value",
+    "target", "score", "expected", "status", "data_status", "data_message",
+]  # fmt: skip
+
+
+def filter_scores(krs: pd.DataFrame, team: str | None, owner: str | None) -> pd.DataFrame:
+    if team:
+        krs = krs[krs["team"] == team]
+    if owner:
+        krs = krs[krs["owner"] == owner]
+    return krs
+
+
+def _number(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    magnitude = abs(value)
+    if magnitude >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if magnitude >= 10_000:
+        return f"{value / 1_000:.0f}k"
+    return f"{value:.4g}"
+
+
+def _fraction(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.2f}"
+
+
+def render(
+    krs: pd.DataFrame, objectives: pd.DataFrame, filtered: bool = False, out: TextIO | None = None
+) -> None:
+    """One table: each objective with its score, then its key results; fits 80 columns.
+
+    With a team or owner filter, objectives with none of the shown key results are left out.
+    """
+    console = Console(file=out or sys.stdout, width=None if out is None else 100)
+    as_of = krs["as_of"].iloc[0] if len(krs) else None
+    table = Table(
+        title=f"OKR scoreboard as of {as_of}", title_justify="left", expand=False, pad_edge=False
+    )
+    for name, justify in zip(
+        COLUMNS, ("left", "left", "right", "right", "right", "right", "left", "left"), strict=True
+    ):
+        table.add_column(
+            name, justify=justify, overflow="fold" if name in ("objective", "kr") else "ellipsis"
+        )
+    ordered = objectives.sort_values(["cycle_id", "team", "objective_id"], na_position="first")
+    for objective in ordered.itertuples(index=False):
+        own = krs[
+            (krs["cycle_id"] == objective.cycle_id)
+            & (krs["objective_id"] == objective.objective_id)
+        ]
+        if own.empty and filtered:
+            continue
+        table.add_row(
+            Text(f"{objective.cycle_id} {objective.objective_id}", style="bold"),
+            "", "", "",
+            _fraction(objective.score), _fraction(objective.expected),
+            Text(objective.status, style=STATUS_STYLES.get(objective.status, "")), "",
+        )  # fmt: skip
+        for kr in own.itertuples(index=False):
+            data = "" if kr.data_status == "ok" else kr.data_status
+            table.add_row(
+                "", kr.kr_id, _number(kr.current_value), _number(kr.target),
+                _fraction(kr.score), _fraction(kr.expected),
+                Text(kr.status, style=STATUS_STYLES.get(kr.status, "")),
+                Text(data, style="red" if data else ""),
+            )  # fmt: skip
+    console.print(table)
+
+
+def to_json(krs: pd.DataFrame) -> str:
+    rows = krs[MACHINE_COLUMNS].astype(object).where(krs[MACHINE_COLUMNS].notna(), None)
+    return json.dumps(rows.to_dict("records"), default=str, indent=2)
+
+
+def to_csv(krs: pd.DataFrame) -> str:
+    return krs[MACHINE_COLUMNS].to_csv(index=False)

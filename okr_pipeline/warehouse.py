@@ -1,0 +1,228 @@
+"""The warehouse tables of SPEC section 5, and the one transaction that publishes a run.
+
+Everything a run writes (metric values, check results, source runs, KR and objective scores)
+is written inside one transaction that first takes the warehouse lock row: a reader never
+sees half a run, a killed run leaves the tables as they were, and two runs of the same date
+started together are serialized (the later one's rows replace the earlier one's, whole).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+ID = sa.String(200)
+TEXT = sa.String(2000)
+
+metric_values = sa.Table(
+    "metric_values",
+    metadata,
+    sa.Column("metric_id", ID, primary_key=True),
+    sa.Column("ts", sa.Date, primary_key=True),
+    sa.Column("source", ID, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("loaded_at", sa.DateTime, nullable=False),
+)
+metric_checks = sa.Table(
+    "metric_checks",
+    metadata,
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("metric_id", ID, primary_key=True),
+    sa.Column("check", sa.String(40), primary_key=True),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("observed", TEXT),
+    sa.Column("message", TEXT),
+)
+kr_scores = sa.Table(
+    "kr_scores",
+    metadata,
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("cycle_id", sa.String(100), primary_key=True),
+    sa.Column("kr_id", ID, primary_key=True),
+    sa.Column("objective_id", ID, nullable=False),
+    sa.Column("title", TEXT),
+    sa.Column("owner", ID),
+    sa.Column("team", ID),
+    sa.Column("type", sa.String(20)),
+    sa.Column("metric_id", ID),
+    sa.Column("unit", sa.String(50)),
+    *(
+        sa.Column(name, sa.Float)
+        for name in ("baseline", "target", "current_value", "attainment", "progress", "score")
+    ),
+    sa.Column("grade_band", sa.String(10)),
+    sa.Column("expected", sa.Float),
+    sa.Column("status", sa.String(20)),
+    sa.Column("data_status", sa.String(20)),
+    sa.Column("data_message", TEXT),
+    sa.Column("last_observed_ts", sa.Date),
+    sa.Column("forecast_value", sa.Float),
+    sa.Column("forecast_progress", sa.Float),
+    sa.Column("weight", sa.Float),
+    sa.Column("confidence", sa.Float),
+    sa.Column("checkin_note", TEXT),
+)
+objective_scores = sa.Table(
+    "objective_scores",
+    metadata,
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("cycle_id", sa.String(100), primary_key=True),
+    sa.Column("objective_id", ID, primary_key=True),
+    sa.Column("parent_id", ID),
+    sa.Column("title", TEXT),
+    sa.Column("owner", ID),
+    sa.Column("team", ID),
+    sa.Column("theme", ID),
+    sa.Column("kind", sa.String(20)),
+    sa.Column("score", sa.Float),
+    sa.Column("grade_band", sa.String(10)),
+    sa.Column("expected", sa.Float),
+    sa.Column("status", sa.String(20)),
+    sa.Column("success", sa.Boolean),
+    sa.Column("kr_count", sa.Integer),
+)
+source_runs = sa.Table(
+    "source_runs",
+    metadata,
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("source", ID, primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("rows", sa.Integer),
+    sa.Column("seconds", sa.Float),
+    sa.Column("message", TEXT),
+)
+# One row, updated first in every publishing transaction: a portable write lock.
+warehouse_lock = sa.Table(
+    "okr_warehouse_lock",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("runs", sa.Integer, nullable=False),
+)
+SCORE_TABLES = (metric_checks, kr_scores, objective_scores, source_runs)
+
+
+def default_url(project_dir: Path) -> str:
+    return f"sqlite:///{(Path(project_dir) / '.okr' / 'warehouse.db').resolve()}"
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine on the warehouse, with its tables created if they do not exist yet."""
+    parsed = sa.engine.make_url(url)
+    connect_args = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"timeout": 60}
+    engine = sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_transactions(engine)
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        if connection.execute(sa.select(sa.func.count()).select_from(warehouse_lock)).scalar() == 0:
+            connection.execute(warehouse_lock.insert().values(id=1, runs=0))
+    return engine
+
+
+def _sqlite_transactions(engine: sa.Engine) -> None:
+    """Let SQLAlchemy, not pysqlite, begin transactions, so BEGIN IMMEDIATE takes the lock."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_values(connection: sa.Connection, since: date | None = None) -> pd.DataFrame:
+    """Stored metric series as (metric_id, ts, value), ts as midnight datetime64."""
+    query = sa.select(metric_values.c.metric_id, metric_values.c.ts, metric_values.c.value)
+    if since is not None:
+        query = query.where(metric_values.c.ts >= since)
+    frame = pd.DataFrame(connection.execute(query).fetchall(), columns=["metric_id", "ts", "value"])
+    return frame.astype({"metric_id": "object", "value": "float64"}).assign(
+        ts=pd.to_datetime(frame["ts"]).astype("datetime64[ns]")
+    )
+
+
+def read_table(engine: sa.Engine, table: sa.Table, as_of: date | None = None) -> pd.DataFrame:
+    """A score table, for one as-of date or all of them, in primary-key order."""
+    query = sa.select(table).order_by(*table.primary_key.columns)
+    if as_of is not None and "as_of" in table.c:
+        query = query.where(table.c.as_of == as_of)
+    with engine.connect() as connection:
+        rows = connection.execute(query).fetchall()
+    return pd.DataFrame(rows, columns=[column.name for column in table.columns])
+
+
+def latest_as_of(engine: sa.Engine) -> date | None:
+    with engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.max(kr_scores.c.as_of))).scalar()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _records(frame: pd.DataFrame, table: sa.Table) -> list[dict]:
+    """Rows ready for executemany: NaN/NaT as None, datetimes as dates where the column is."""
+    frame = frame[[column.name for column in table.columns if column.name in frame.columns]]
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    date_columns = [c.name for c in table.columns if isinstance(c.type, sa.Date)]
+    for record in records:
+        for name in date_columns:
+            value = record.get(name)
+            if isinstance(value, datetime):
+                record[name] = value.date()
+    return records
+
+
+class Publication:
+    """The open publishing transaction of one run (see `publishing`)."""
+
+    def __init__(self, connection: sa.Connection):
+        self.connection = connection
+        self.loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+    def read_values(self, since: date | None = None) -> pd.DataFrame:
+        return read_values(self.connection, since)
+
+    def replace_values(self, metric_id: str, source: str, start: date, end: date, series) -> None:
+        """Replace a metric's stored rows with ts in [start, end) by a freshly fetched series."""
+        self.connection.execute(
+            metric_values.delete().where(
+                metric_values.c.metric_id == metric_id,
+                metric_values.c.ts >= start,
+                metric_values.c.ts < end,
+            )
+        )
+        rows = series.assign(metric_id=metric_id, source=source, loaded_at=self.loaded_at)
+        if len(rows):
+            self.connection.execute(metric_values.insert(), _records(rows, metric_values))
+
+    def replace_day(self, table: sa.Table, as_of: date, frame: pd.DataFrame) -> None:
+        """Replace every row of one as-of date: reruns are idempotent."""
+        self.connection.execute(table.delete().where(table.c.as_of == as_of))
+        if len(frame):
+            self.connection.execute(table.insert(), _records(frame, table))
+
+
+@contextmanager
+def publishing(engine: sa.Engine) -> Iterator[Publication]:
+    """One transaction for a whole run, serialized against other runs by the lock row."""
+    with engine.begin() as connection:
+        connection.execute(warehouse_lock.update().values(runs=warehouse_lock.c.runs + 1))
+        yield Publication(connection)
+
+
+def day_after(day: date) -> date:
+    return day + timedelta(days=1)
