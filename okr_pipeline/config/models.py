@@ -8,12 +8,13 @@ so a mistake is reported against the field the user actually wrote.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -24,11 +25,32 @@ from pydantic import (
 SLUG = r"^[a-z0-9_]+$"
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 WINDOW = re.compile(r"^(cycle|trailing_([1-9][0-9]*)d)$")
-DONE_WHEN = re.compile(r"^\s*(?P<metric>\S+)\s*(?P<op>>=|<=|>|<|==)\s*(?P<number>-?[0-9.]+)\s*$")
+DONE_WHEN = re.compile(
+    r"^\s*(?P<metric>[^\s<>=]+)\s*(?P<op>>=|<=|>|<|==)\s*"
+    r"(?P<number>-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*$"
+)
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+SQL_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def _iso_date(value: object) -> object:
+    """Dates only as YYYY-MM-DD: a number is not read as a Unix timestamp, nor 20261001 as ISO."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and ISO_DATE.match(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as error:
+            raise ValueError(f"{value.strip()} is not a date: {error}") from None
+    shown = f", not {value!r}" if isinstance(value, str | int | float) else ""
+    raise ValueError(f"expected a date as YYYY-MM-DD{shown}")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- metric sources (SPEC 2)
@@ -49,7 +71,7 @@ class Checks(Strict):
     def _max_above_min(cls, value: float | None, info: ValidationInfo) -> float | None:
         low = info.data.get("min")
         if value is not None and low is not None and value < low:
-            raise ValueError(f"max ({value:g}) is below min ({low:g})")
+            raise ValueError(f"{value:g} is below min {low:g}")
         return value
 
 
@@ -77,6 +99,17 @@ class SqlSource(SourceBase):
     kind: Literal["sql"]
     url: str = Field(min_length=1)
     metrics: list[SqlMetric] = Field(min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _looks_like_url(cls, url: str) -> str:
+        # The value itself is never echoed: it usually holds a password.
+        if not SQL_URL.match(url):
+            raise ValueError(
+                'expected an SQLAlchemy URL such as "postgresql://user@host/db" '
+                'or "sqlite:///data/app.db"'
+            )
+        return url
 
 
 class CsvMetric(MetricBase):
@@ -117,6 +150,18 @@ class QueryAuth(Strict):
 Auth = Annotated[BearerAuth | BasicAuth | HeaderAuth | QueryAuth, Field(discriminator="type")]
 
 
+def _jsonpath(expression: str) -> str:
+    """A JSONPath checked when the config loads, so `check` names a typo before any run."""
+    from jsonpath_ng.exceptions import JSONPathError
+    from jsonpath_ng.ext import parse
+
+    try:
+        parse(expression)
+    except JSONPathError as error:
+        raise ValueError(f"not a JSONPath ({error})") from None
+    return expression
+
+
 class NoPaginator(Strict):
     type: Literal["none"]
 
@@ -139,10 +184,14 @@ class CursorPaginator(Strict):
     cursor_path: str
     param: str = "cursor"
 
+    _cursor_path = field_validator("cursor_path")(_jsonpath)
+
 
 class NextUrlPaginator(Strict):
     type: Literal["next_url"]
     path: str
+
+    _path = field_validator("path")(_jsonpath)
 
 
 class LinkHeaderPaginator(Strict):
@@ -173,6 +222,19 @@ class RestMetric(MetricBase):
     ts: str | None = None
     value: str | None = None
     per_day: Literal["sum", "last", "max", "min", "mean", "count"] = "sum"
+
+    @field_validator("records")
+    @classmethod
+    def _records_path(cls, expression: str | None) -> str | None:
+        return None if expression is None else _jsonpath(expression)
+
+    @field_validator("value")
+    @classmethod
+    def _value_path(cls, expression: str | None, info: ValidationInfo) -> str | None:
+        """Without `records`, `value` is a JSONPath into the response; with them, a field."""
+        if expression is None or info.data.get("records") is not None:
+            return expression
+        return _jsonpath(expression)
 
     @model_validator(mode="after")
     def _records_or_reading(self) -> RestMetric:
@@ -274,8 +336,8 @@ class SourceFile(BaseModel):
 
 class Cycle(Strict):
     id: str = Field(pattern=ID)
-    start: date
-    end: date
+    start: IsoDate
+    end: IsoDate
     at_risk_margin: float = Field(default=0.10, ge=0, le=1)
     off_track_margin: float = Field(default=0.25, ge=0, le=1)
     grace_days: int = Field(default=30, ge=0)
@@ -286,7 +348,7 @@ class Cycle(Strict):
     def _end_after_start(cls, end: date, info: ValidationInfo) -> date:
         start = info.data.get("start")
         if start is not None and end < start:
-            raise ValueError(f"end {end} is before start {start}")
+            raise ValueError(f"{end} is before start {start}")
         return end
 
     @field_validator("off_track_margin")
@@ -294,12 +356,12 @@ class Cycle(Strict):
     def _margins_ordered(cls, margin: float, info: ValidationInfo) -> float:
         at_risk = info.data.get("at_risk_margin")
         if at_risk is not None and margin < at_risk:
-            raise ValueError(f"off_track_margin ({margin:g}) is below at_risk_margin ({at_risk:g})")
+            raise ValueError(f"{margin:g} is below at_risk_margin {at_risk:g}")
         return margin
 
 
 class Checkpoint(Strict):
-    date: date
+    date: IsoDate
     value: float
 
 
@@ -391,7 +453,7 @@ class StayBetweenKeyResult(MeasuredKeyResult):
     def _max_above_min(cls, value: float, info: ValidationInfo) -> float:
         low = info.data.get("min")
         if low is not None and value < low:
-            raise ValueError(f"max ({value:g}) is below min ({low:g})")
+            raise ValueError(f"{value:g} is below min {low:g}")
         return value
 
 
@@ -460,13 +522,52 @@ class ProjectSettings(Strict):
     def _known_zone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown timezone {name!r}") from None
         return name
 
     @field_validator("schedule")
     @classmethod
     def _cron(cls, text: str) -> str:
-        if len(text.split()) != 5:
+        fields = text.split()
+        if len(fields) != len(CRON_FIELDS):
             raise ValueError('expected a cron expression of 5 fields, e.g. "0 2 * * *"')
+        for part, (name, low, high, names) in zip(fields, CRON_FIELDS, strict=True):
+            if not _cron_field_ok(part.lower(), low, high, names):
+                raise ValueError(f"invalid {name} field {part!r}: expected values {low}-{high}")
         return text
+
+
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day-of-month", 1, 31, ()),
+    ("month", 1, 12, MONTHS),
+    ("day-of-week", 0, 7, WEEKDAYS),
+)
+CRON_TERM = re.compile(r"^(?:\*|(?P<low>\w+)(?:-(?P<high>\w+))?)(?:/(?P<step>[0-9]+))?$")
+
+
+def _cron_field_ok(text: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    """One cron field: comma-separated `*`, `a` or `a-b`, each with an optional `/step`."""
+    first = 1 if names == MONTHS else 0
+
+    def number(word: str) -> int | None:
+        if word.isdigit():
+            return int(word)
+        return names.index(word) + first if word in names else None
+
+    for term in text.split(","):
+        match = CRON_TERM.match(term)
+        if not match:
+            return False
+        bounds = [number(match[key]) for key in ("low", "high") if match[key] is not None]
+        if any(value is None or not low <= value <= high for value in bounds):
+            return False
+        if len(bounds) == 2 and bounds[0] > bounds[1]:
+            return False
+        if match["step"] is not None and int(match["step"]) == 0:
+            return False
+    return True
