@@ -196,7 +196,8 @@ def _measured_progress(krs: pd.DataFrame) -> None:
         default=0.0,
     )
     krs["baseline"] = baseline
-    krs["attainment"] = np.where(kr_type == "boolean", progress, attainment)
+    boolean_attainment = np.where(np.isnan(current), np.nan, progress)
+    krs["attainment"] = np.where(kr_type == "boolean", boolean_attainment, attainment)
     krs["progress"] = progress
     krs["degenerate"] = linear & rules.degenerate_baseline(kr_type, baseline, target)
 
