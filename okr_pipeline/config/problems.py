@@ -57,7 +57,7 @@ def did_you_mean(name: object, known: Iterable[str]) -> str:
     """A hint for a near miss, e.g. ` (did you mean 'billing.mrr'?)`, or ''."""
     if not isinstance(name, str):
         return ""
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
