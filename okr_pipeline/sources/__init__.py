@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from okr_pipeline.sources.base import Connector, FetchWindow, MetricFetch, SourceError, SourceFetch
 from okr_pipeline.sources.csv import CsvConnector
+from okr_pipeline.sources.github import GithubConnector
+from okr_pipeline.sources.jira import JiraConnector
+from okr_pipeline.sources.prometheus import PrometheusConnector
+from okr_pipeline.sources.rest import RestConnector
 from okr_pipeline.sources.sql import SqlConnector
+from okr_pipeline.sources.targetprocess import TargetprocessConnector
 
 CONNECTORS: dict[str, type[Connector]] = {
     "sql": SqlConnector,
     "csv": CsvConnector,
+    "rest": RestConnector,
+    "prometheus": PrometheusConnector,
+    "github": GithubConnector,
+    "jira": JiraConnector,
+    "targetprocess": TargetprocessConnector,
 }
 
 

@@ -1,0 +1,355 @@
+"""`kind: rest`: a declarative API client, the shape of dlt's `rest_api` and Airbyte's low-code.
+
+A fetch is four swappable parts: a requester (`HttpClient`: base URL, auth, headers, timeout,
+retries), a paginator picked by `paginator.type`, a record selector (a JSONPath), and the
+per-day combination of records (`per_day`). A metric without `records` is a point-in-time
+reading: one request, one value picked by a JSONPath, stamped with the as-of date.
+
+The presets (github, jira, targetprocess) subclass `RestConnector` and only translate their
+short config into a `RestSource` with `RestMetric`s of the same names; prometheus shares
+the `HttpClient` and the JSONPath helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+import requests
+from jsonpath_ng import JSONPath
+from jsonpath_ng.ext import parse as parse_jsonpath
+
+from okr_pipeline.config.models import (
+    CursorPaginator,
+    LinkHeaderPaginator,
+    NextUrlPaginator,
+    NoPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    RestMetric,
+    RestSource,
+)
+from okr_pipeline.sources.base import Connector, FetchWindow, SourceError
+from okr_pipeline.sources.http import HttpClient
+
+EPOCH_TEXT = re.compile(r"^\d{9,}(\.\d+)?$")  # epoch seconds written as text; 8 digits is a date
+
+
+# ---------------------------------------------------------------- JSON helpers
+
+
+@lru_cache(maxsize=256)
+def compile_jsonpath(expression: str) -> JSONPath:
+    return parse_jsonpath(expression)
+
+
+def find(payload: Any, expression: str) -> list[Any]:
+    return [match.value for match in compile_jsonpath(expression).find(payload)]
+
+
+def shape(payload: Any) -> str:
+    """What a response holds, for an error message about a path that matched nothing."""
+    if isinstance(payload, dict):
+        keys = ", ".join(list(map(str, payload))[:8]) or "none"
+        return f"the response is an object with keys: {keys}"
+    if isinstance(payload, list):
+        return f"the response is a list of {len(payload)}"
+    return f"the response is {type(payload).__name__} {str(payload)[:40]!r}"
+
+
+def record_field(record: Any, dotted: str) -> Any:
+    """A field of a record by dotted path (`user.id`, `values.0`); raises KeyError if absent."""
+    node = record
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif (
+            isinstance(node, list)
+            and part.lstrip("-").isdigit()
+            and -len(node) <= int(part) < len(node)
+        ):
+            node = node[int(part)]
+        else:
+            raise KeyError(dotted)
+    return node
+
+
+def parse_stamp(raw: Any, timezone: str) -> pd.Timestamp:
+    """A record's time as a naive local timestamp: a date, an ISO timestamp or epoch seconds."""
+    if isinstance(raw, bool) or raw is None:
+        raise ValueError(raw)
+    if isinstance(raw, int | float) or (isinstance(raw, str) and EPOCH_TEXT.match(raw)):
+        stamp = pd.Timestamp(float(raw), unit="s", tz="UTC")
+    elif isinstance(raw, str):
+        stamp = pd.Timestamp(raw)
+    else:
+        raise ValueError(raw)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(timezone).tz_localize(None)
+    return stamp
+
+
+def substitute(value: Any, window: FetchWindow) -> Any:
+    """Put the window's ISO dates into `{start}`, `{end}` (exclusive) and `{as_of}`.
+
+    Only these three names are replaced, so braces an API uses itself (Targetprocess's
+    `select={id}`) pass through untouched.
+    """
+    if isinstance(value, str):
+        for name, day in (("start", window.start), ("end", window.end), ("as_of", window.as_of)):
+            value = value.replace("{" + name + "}", day.isoformat())
+        return value
+    if isinstance(value, dict):
+        return {key: substitute(item, window) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute(item, window) for item in value]
+    return value
+
+
+# ---------------------------------------------------------------- paginators
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    url: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        return self.url, tuple(sorted((k, str(v)) for k, v in self.params.items()))
+
+
+@dataclass(frozen=True)
+class Page:
+    request: PageRequest
+    payload: Any
+    response: requests.Response
+    records: list[Any]
+
+
+class Paginator:
+    """Decides the first request and, from each page, the next one (None: last page)."""
+
+    def __init__(self, config: Any):
+        self.config = config
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return request
+
+    def following(self, page: Page) -> PageRequest | None:
+        return None
+
+
+class PageNumber(Paginator):
+    """`?page=1, 2, ...` until a page has no records."""
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return PageRequest(request.url, {**request.params, self.config.param: self.config.start})
+
+    def following(self, page: Page) -> PageRequest | None:
+        if not page.records:
+            return None
+        number = int(page.request.params[self.config.param]) + 1
+        return PageRequest(page.request.url, {**page.request.params, self.config.param: number})
+
+
+class Offset(Paginator):
+    """`?offset=0&limit=100, offset=100, ...` until a page is shorter than the limit."""
+
+    def first(self, request: PageRequest) -> PageRequest:
+        limits = {self.config.param: 0, self.config.limit_param: self.config.limit}
+        return PageRequest(request.url, {**request.params, **limits})
+
+    def following(self, page: Page) -> PageRequest | None:
+        if len(page.records) < self.config.limit:
+            return None
+        offset = int(page.request.params[self.config.param]) + self.config.limit
+        return PageRequest(page.request.url, {**page.request.params, self.config.param: offset})
+
+
+class Cursor(Paginator):
+    """The response names the next cursor (`cursor_path`), sent back as `param`."""
+
+    def following(self, page: Page) -> PageRequest | None:
+        cursors = [c for c in find(page.payload, self.config.cursor_path) if c not in (None, "")]
+        if not cursors:
+            return None
+        return PageRequest(page.request.url, {**page.request.params, self.config.param: cursors[0]})
+
+
+class NextUrl(Paginator):
+    """The response holds the next page's URL (`path`), which carries its own query."""
+
+    def following(self, page: Page) -> PageRequest | None:
+        links = [link for link in find(page.payload, self.config.path) if link not in (None, "")]
+        if not links:
+            return None
+        return PageRequest(requests.compat.urljoin(page.request.url, str(links[0])))
+
+
+class LinkHeader(Paginator):
+    """RFC 8288 `Link: <...>; rel="next"`, as GitHub and many others page."""
+
+    def following(self, page: Page) -> PageRequest | None:
+        link = page.response.links.get("next", {}).get("url")
+        return PageRequest(requests.compat.urljoin(page.request.url, link)) if link else None
+
+
+PAGINATORS: dict[type, type[Paginator]] = {
+    NoPaginator: Paginator,
+    PageNumberPaginator: PageNumber,
+    OffsetPaginator: Offset,
+    CursorPaginator: Cursor,
+    NextUrlPaginator: NextUrl,
+    LinkHeaderPaginator: LinkHeader,
+}
+
+
+# ---------------------------------------------------------------- the connector
+
+
+def client_for(source: RestSource, project: Any) -> HttpClient:
+    return HttpClient(
+        source.base_url,
+        auth=source.auth,
+        headers=source.headers,
+        timeout_seconds=source.timeout_seconds,
+        retries=source.retries,
+        secrets=project.secrets,
+    )
+
+
+PER_DAY = {"last": "last", "max": "max", "min": "min", "mean": "mean", "count": "count"}
+
+
+class RestConnector(Connector):
+    """`kind: rest`, and the base of every preset, which overrides `translate` alone."""
+
+    def __init__(self, source: Any, project: Any):
+        super().__init__(source, project)
+        self.rest = self.translate(source)
+        self.rest_metrics = {metric.name: metric for metric in self.rest.metrics}
+
+    def translate(self, source: Any) -> RestSource:
+        """The source as a `RestSource` whose metrics keep the names of the source's metrics."""
+        return source
+
+    def is_point_in_time(self, metric: Any) -> bool:
+        return self.rest_metrics[metric.name].point_in_time
+
+    def fetch_metric(self, metric: Any, window: FetchWindow) -> pd.DataFrame:
+        rest_metric = self.rest_metrics[metric.name]
+        with client_for(self.rest, self.project) as client:
+            if rest_metric.point_in_time:
+                return self._reading(client, rest_metric, window)
+            records = [
+                record
+                for page in self._pages(client, rest_metric, window)
+                for record in page.records
+            ]
+        return self._per_day(records, rest_metric, window)
+
+    def _first_request(
+        self, client: HttpClient, metric: RestMetric, window: FetchWindow
+    ) -> PageRequest:
+        return PageRequest(
+            client.url_for(substitute(metric.request.path, window)),
+            substitute(dict(metric.request.params), window),
+        )
+
+    def _send(
+        self, client: HttpClient, metric: RestMetric, request: PageRequest, window: FetchWindow
+    ):
+        return client.request_json(
+            request.url,
+            request.params,
+            method=metric.request.method,
+            json_body=substitute(metric.request.json_body, window),
+        )
+
+    def _reading(self, client: HttpClient, metric: RestMetric, window: FetchWindow) -> pd.DataFrame:
+        """A point-in-time reading: one request (never paged), one value."""
+        payload, _ = self._send(client, metric, self._first_request(client, metric, window), window)
+        values = find(payload, metric.value)
+        if not values:
+            raise SourceError(f"value path {metric.value!r} matches nothing; {shape(payload)}")
+        if len(values) > 1:
+            raise SourceError(f"value path {metric.value!r} matches {len(values)} values, not one")
+        return pd.DataFrame({"ts": [pd.Timestamp(window.as_of)], "value": values})
+
+    def _pages(self, client: HttpClient, metric: RestMetric, window: FetchWindow):
+        paginator = PAGINATORS[type(self.rest.paginator)](self.rest.paginator)
+        request: PageRequest | None = paginator.first(self._first_request(client, metric, window))
+        seen: set[tuple] = set()
+        while request is not None:
+            if len(seen) >= self.rest.max_pages:
+                raise SourceError(
+                    f"more than max_pages ({self.rest.max_pages}) pages: the "
+                    f"{self.rest.paginator.type} paginator does not stop; raise max_pages "
+                    "or narrow the request"
+                )
+            seen.add(request.key())
+            payload, response = self._send(client, metric, request, window)
+            page = Page(request, payload, response, self._records(payload, metric.records))
+            yield page
+            request = paginator.following(page)
+            if request is not None and request.key() in seen:
+                path = urlsplit(request.url).path
+                raise SourceError(
+                    f"paginator {self.rest.paginator.type} loops: page {len(seen) + 1} asks "
+                    f"again for a page already fetched ({path})"
+                )
+
+    @staticmethod
+    def _records(payload: Any, expression: str) -> list[Any]:
+        """The records of one page; `$.data` and `$.data[*]` both select the list's items."""
+        matches = find(payload, expression)
+        if len(matches) == 1 and isinstance(matches[0], list):
+            return matches[0]
+        if matches:
+            return matches
+        container = expression[:-3] if expression.endswith("[*]") else None
+        if container and any(isinstance(found, list) for found in find(payload, container)):
+            return []  # an empty list: no records on this page
+        raise SourceError(f"records path {expression!r} matches nothing; {shape(payload)}")
+
+    def _per_day(self, records: list[Any], metric: RestMetric, window: FetchWindow) -> pd.DataFrame:
+        """One value per day of the window: records of a day combined by `per_day`."""
+        timezone = self.project.settings.timezone
+        stamps, values = [], []
+        for number, record in enumerate(records, start=1):
+            try:
+                raw_ts = record_field(record, metric.ts)
+            except KeyError:
+                raise SourceError(f"record {number} has no field {metric.ts!r}") from None
+            try:
+                stamps.append(parse_stamp(raw_ts, timezone))
+            except (ValueError, TypeError, OverflowError):
+                raise SourceError(
+                    f"record {number}: {metric.ts} is not a date: {raw_ts!r}"
+                ) from None
+            if metric.value is None:
+                values.append(1.0)
+                continue
+            try:
+                values.append(record_field(record, metric.value))
+            except KeyError:
+                raise SourceError(f"record {number} has no field {metric.value!r}") from None
+        frame = pd.DataFrame({"stamp": pd.Series(stamps, dtype="datetime64[ns]"), "value": values})
+        numbers = pd.to_numeric(frame["value"], errors="coerce")
+        bad = numbers.isna() & frame["value"].notna()
+        if bad.any():
+            raise SourceError(f"{metric.value} is not a number: {frame['value'][bad].iloc[0]!r}")
+        frame = frame.assign(value=numbers, ts=frame["stamp"].dt.normalize())
+        in_window = (frame["ts"] >= pd.Timestamp(window.start)) & (
+            frame["ts"] < pd.Timestamp(window.end)
+        )
+        days = frame[in_window].sort_values("stamp", kind="stable").groupby("ts")["value"]
+        if metric.per_day == "sum":
+            combined = days.sum(min_count=1)
+        else:
+            combined = days.agg(PER_DAY[metric.per_day])
+        return combined.reset_index()[["ts", "value"]]
