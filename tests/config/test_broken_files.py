@@ -98,7 +98,7 @@ CASES = [
         ],
         ["metric_sources/gh.yaml: source gh: metrics: expected a list"],
         id="metric-list-is-a-mapping",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(PLATFORM, "        type: boolean\n", "")],
         [f"{PLATFORM}: objective reliable-platform › key result status-page: type: field required"],
@@ -111,7 +111,7 @@ CASES = [
             f"unknown type 'stay_under'; expected one of: {KR_TYPES}"
         ],
         id="unknown-kr-type",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub("metric_sources/gh.yaml", "kind: github", "kind: gitlab")],
         [
@@ -119,7 +119,7 @@ CASES = [
             f"expected one of: {SOURCE_KINDS}"
         ],
         id="unknown-source-kind",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub("metric_sources/events.yaml", "type: page_number", "type: pages")],
         [
@@ -127,7 +127,7 @@ CASES = [
             "expected one of: none, page_number, offset, cursor, next_url, link_header"
         ],
         id="unknown-paginator-type",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "window: trailing_7d", "window: trailing_week")],
         [
@@ -135,7 +135,7 @@ CASES = [
             f'expected "cycle" or "trailing_<N>d", e.g. trailing_7d'
         ],
         id="bad-window",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub("metric_sources/app_db.yaml", "name: app_db", "name: App-DB")],
         # The key results naming app_db.* are unknown too: no source is called app_db now.
@@ -148,7 +148,7 @@ CASES = [
             "unknown metric 'app_db.active_users'",
         ],
         id="bad-source-name",
-    ),  # fmt: skip
+    ),
     # ------------------------------------------------------------ duplicates
     pytest.param(
         [
@@ -163,7 +163,7 @@ CASES = [
             "duplicate source name, also in metric_sources/app_db.yaml"
         ],
         id="duplicate-source-name",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [
             sub(
@@ -174,7 +174,7 @@ CASES = [
         ],
         ["metric_sources/app_db.yaml: source app_db › metric signups: name: duplicate metric name"],
         id="duplicate-metric-name",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(PLATFORM, "id: reliable-platform", "id: grow-self-serve")],
         # The platform file sorts first (`-` before `.`), so the second copy is in 2026-q4.yaml.
@@ -183,7 +183,7 @@ CASES = [
             f"duplicate objective id in cycle 2026-Q4, also in {PLATFORM}"
         ],
         id="duplicate-objective-id",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "id: active", "id: mrr")],
         [
@@ -191,7 +191,7 @@ CASES = [
             "duplicate key result id in cycle 2026-Q4, also in objective grow-self-serve"
         ],
         id="duplicate-kr-id",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(PLATFORM, "id: open-tickets", "id: signups")],
         [
@@ -199,7 +199,7 @@ CASES = [
             f"in cycle 2026-Q4, also in objective reliable-platform ({PLATFORM})"
         ],
         id="duplicate-kr-id-across-files-of-a-cycle",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "        target: 150000\n", "        target: 150000\n        target: 160000\n")],
         [f"{Q4}: YAML syntax error at line 31, column 9: duplicate key 'target'"],
@@ -213,7 +213,7 @@ CASES = [
             "unknown metric 'billing.mrrr' (did you mean 'billing.mrr'?)"
         ],
         id="unknown-metric",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub("metric_sources/billing.yaml", "kind: csv", "kind: csvv")],
         # billing.mrr is not reported unknown as well: its file is broken, not the reference.
@@ -222,7 +222,7 @@ CASES = [
             f"expected one of: {SOURCE_KINDS}"
         ],
         id="reference-into-a-broken-source-file",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "parent: company-growth", "parent: company-grow")],
         [
@@ -230,7 +230,7 @@ CASES = [
             "in cycle 2026-Q4 (did you mean 'company-growth'?)"
         ],
         id="unknown-parent",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [
             sub(
@@ -244,7 +244,7 @@ CASES = [
             "alignment cycle: company-growth → grow-self-serve → company-growth"
         ],
         id="alignment-cycle",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [
             sub(Q4, "children: [mrr, launch]", "children: [mrr, uptime-rollup]"),
@@ -260,7 +260,7 @@ CASES = [
             "rollup cycle: revenue → uptime-rollup → revenue"
         ],
         id="rollup-cycle",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "children: [mrr, launch]", "children: [mrr, lunch]")],
         [
@@ -268,7 +268,7 @@ CASES = [
             "unknown key result 'lunch' in cycle 2026-Q4 (did you mean 'launch'?)"
         ],
         id="unknown-rollup-child",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(PLATFORM, "theme: reliability", "theme: reliabilty")],
         [
@@ -276,7 +276,7 @@ CASES = [
             "cycle 2026-Q4 has themes: self-serve, reliability"
         ],
         id="unknown-theme",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [
             sub(
@@ -288,7 +288,7 @@ CASES = [
         ],
         [f"{PLATFORM}: objective on-call: key_results: no key results to score"],
         id="progress-from-key-results-without-key-results",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [
             sub(
@@ -302,7 +302,7 @@ CASES = [
             "no child objectives name this one as parent"
         ],
         id="progress-from-children-without-children",
-    ),  # fmt: skip
+    ),
     # ------------------------------------------------------------ environment
     pytest.param(
         [
@@ -318,7 +318,7 @@ CASES = [
             "environment variable OKR_TEST_UNSET_DB_URL is not set"
         ],
         id="missing-env-var-in-a-source",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "owner: ana@example.com", "owner: ${OKR_TEST_UNSET_OWNER}")],
         [
@@ -326,7 +326,7 @@ CASES = [
             "environment variable OKR_TEST_UNSET_OWNER is not set"
         ],
         id="missing-env-var-in-an-objective",
-    ),  # fmt: skip
+    ),
     # ------------------------------------------------------------ dates and cycles
     pytest.param(
         [sub(Q4, "start: 2026-10-01", "start: 2026-10-32")],
@@ -350,7 +350,7 @@ CASES = [
             "the same cycle 2026-Q4"
         ],
         id="same-cycle-id-different-dates",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "{date: 2026-10-31, value: 115000}", "{date: 2027-01-15, value: 115000}")],
         [
@@ -358,7 +358,7 @@ CASES = [
             "outside cycle 2026-Q4 (2026-10-01 .. 2026-12-31)"
         ],
         id="checkpoint-outside-the-cycle",
-    ),  # fmt: skip
+    ),
     # ------------------------------------------------------------ key result rules
     pytest.param(
         [sub(Q4, "baseline: 100\n", "baseline: 500\n")],
@@ -367,7 +367,7 @@ CASES = [
             "equals baseline (500): progress cannot be measured"
         ],
         id="target-equals-baseline",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "baseline: 100\n", "baseline: 600\n")],
         [
@@ -375,7 +375,7 @@ CASES = [
             "an increase key result needs a target above its baseline (600)"
         ],
         id="increase-with-target-below-baseline",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, "min: 50", "min: 600")],
         [f"{Q4}: objective grow-self-serve › key result active: max: 500 is below min 600"],
@@ -388,7 +388,7 @@ CASES = [
             f'expected "<source>.<metric> >= <number>" (or >, <=, <, ==)'
         ],
         id="bad-done-when",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [sub(Q4, 'done_when: "gh.stars >= 100"', 'done_when: "gh.starz >= 100"')],
         [
@@ -396,7 +396,7 @@ CASES = [
             "unknown metric 'gh.starz' (did you mean 'gh.stars'?)"
         ],
         id="unknown-metric-in-done-when",
-    ),  # fmt: skip
+    ),
     # ------------------------------------------------------------ source rules
     pytest.param(
         [sub("metric_sources/events.yaml", '    value: "$.total"\n', "")],
@@ -405,7 +405,7 @@ CASES = [
             "give `records` (a series) or `value` (a point-in-time reading)"
         ],
         id="rest-metric-without-records-or-value",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [
             sub(
@@ -427,7 +427,7 @@ CASES = [
             '"postgresql://user@host/db" or "sqlite:///data/app.db"'
         ],
         id="sql-url-not-a-url",
-    ),  # fmt: skip
+    ),
     # ------------------------------------------------------------ okr_project.yaml
     pytest.param(
         [sub("okr_project.yaml", "Europe/Oslo", "Europe/Olso")],
@@ -443,6 +443,67 @@ CASES = [
         [sub("okr_project.yaml", '"0 2 * * *"', "nightly")],
         ['okr_project.yaml: schedule: expected a cron expression of 5 fields, e.g. "0 2 * * *"'],
         id="cron-with-wrong-field-count",
+    ),
+    pytest.param(
+        [
+            sub(
+                "okr_project.yaml",
+                "timezone: Europe/Oslo\n",
+                "timezone: Europe/Oslo\nnotify:\n"
+                "  - {url: https://hooks.example.com/T0/XoXoSecret, on: [always]}\n",
+            )
+        ],
+        # Named by position: a webhook URL is a secret and must not appear in the message.
+        ["okr_project.yaml: notify #1: on.0: must be 'status_change' or 'data_problem'"],
+        id="notification-named-by-position",
+    ),
+    pytest.param(
+        [sub("metric_sources/events.yaml", "type: bearer", "type: oauth")],
+        [
+            "metric_sources/events.yaml: source events: auth.type: unknown type 'oauth'; "
+            "expected one of: bearer, basic, header, query"
+        ],
+        id="unknown-auth-type",
+    ),
+    pytest.param(
+        [
+            sub(
+                PLATFORM,
+                "        target: 20\n",
+                "        target: 20\n        checkpoints: [{date: 2026-11-01, value: 25}]\n",
+            )
+        ],
+        [
+            f"{PLATFORM}: objective reliable-platform › key result open-tickets: checkpoints: "
+            "unknown field"
+        ],
+        id="field-of-another-kr-type",
+    ),
+    pytest.param(
+        [sub(PLATFORM, "    key_results:\n", "    key_results:\n      - null\n")],
+        [f"{PLATFORM}: objective reliable-platform › key result #1: expected a mapping"],
+        id="kr-entry-is-null",
+    ),
+    pytest.param(
+        [sub(Q4, "cycle: {id: 2026-Q4, start: 2026-10-01, end: 2026-12-31}\n", "")],
+        [f"{Q4}: cycle: field required"],
+        id="missing-cycle",
+    ),
+    pytest.param(
+        [
+            sub(
+                "metric_sources/app_db.yaml",
+                "checks: {min: 0, max: 1000000, fresh_within_days: 2}",
+                "checks: {min: 10, max: 5, fresh_within_days: -1}",
+            )
+        ],
+        [
+            "metric_sources/app_db.yaml: source app_db › metric signups: checks.fresh_within_days: "
+            "must be greater than or equal to 0",
+            "metric_sources/app_db.yaml: source app_db › metric signups: checks.max: "
+            "5 is below min 10",
+        ],
+        id="bad-checks",
     ),
     # ------------------------------------------------------------ whole files
     pytest.param(
@@ -470,6 +531,19 @@ CASES = [
         [sub(Q4, "baseline: 100000", "baseline: !!int lots")],
         [f"{Q4}: invalid YAML: invalid literal for int() with base 10: 'lots'"],
         id="yaml-explicit-tag-that-fails",
+    ),
+    pytest.param(
+        [put("okr_project.yaml", "Europe/Oslo\n")],
+        ["okr_project.yaml: expected a mapping of fields at the top, found a single value (str)"],
+        id="file-is-a-single-value",
+    ),
+    pytest.param(
+        [put("okr_project.yaml", "timezone:\tUTC\n\tschedule: x\n")],
+        [
+            "okr_project.yaml: YAML syntax error at line 2, column 1: "
+            "found a tab character that violates indentation"
+        ],
+        id="yaml-tab-indentation",
     ),
     pytest.param(
         [remove(Q4), remove(PLATFORM), remove(CHECKINS)],
@@ -514,7 +588,7 @@ CASES = [
             "kr_id,date,value[,confidence,note]"
         ],
         id="checkin-empty-file",
-    ),  # fmt: skip
+    ),
     pytest.param(
         [put("checkins/2026-q4.csv", b"kr_id,date,value\nnps,2026-10-07,4\xe92\n")],
         [f"{CHECKINS}: not UTF-8 text: byte 0xe9 on line 2"],
@@ -534,7 +608,7 @@ CASES = [
             f"{CHECKINS}: line 4: date: expected a date as YYYY-MM-DD, not '2026-10-7'",
         ],
         id="every-problem-of-a-file-at-once",
-    ),  # fmt: skip
+    ),
 ]
 
 
