@@ -68,7 +68,7 @@ objectives:
 
 
 def write_project(root: Path) -> Path:
-    (root / "metric_sources").mkdir()
+    (root / "metric_sources").mkdir(parents=True)
     (root / "okrs").mkdir()
     for name, text in SOURCES.items():
         (root / "metric_sources" / name).write_text(text)
@@ -94,7 +94,10 @@ def project(tmp_path):
 
 def run_day(project: Path, url: str, instance, as_of: date = AS_OF):
     result = materialize_day(build_definitions(project, url), as_of, instance)
-    assert result.success
+    failures = [
+        e.step_failure_data.error.to_string() for e in result.all_events if e.is_step_failure
+    ]
+    assert result.success, failures
     return warehouse.create_engine(url)
 
 

@@ -41,9 +41,10 @@ def source_key(name: str) -> dg.AssetKey:
 def _preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
     if frame.empty:
         return dg.MetadataValue.md("_no rows_")
-    head = frame.head(rows).astype(str)
+    head = frame.head(rows)
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in head.itertuples(index=False)]
+    for row in head.itertuples(index=False):
+        lines.append("| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |")
     return dg.MetadataValue.md("\n".join(lines))
 
 
@@ -113,7 +114,6 @@ def build_source_assets(project: Project, partitions: dg.PartitionsDefinition):
         check_specs=check_specs,
         partitions_def=partitions,
         can_subset=True,
-        retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
     )
     def fetch_sources(context: dg.AssetExecutionContext, okr_project: OkrProjectResource):
         """Fetch the selected sources concurrently; a dead source is a warning, not a crash."""

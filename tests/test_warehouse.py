@@ -1,0 +1,54 @@
+"""The warehouse on every backend: same rows everywhere, and a failed publish changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+from test_pipeline import AS_OF, run_day, write_project
+
+from okr_pipeline import warehouse
+
+SCORED = ["kr_id", "current_value", "attainment", "score", "expected", "status", "data_status"]
+
+
+def scores(engine) -> pd.DataFrame:
+    frame = warehouse.read_table(engine, warehouse.kr_scores, AS_OF)
+    return frame[SCORED].sort_values("kr_id").reset_index(drop=True)
+
+
+@pytest.fixture
+def sqlite_scores(tmp_path, dagster_instance):
+    project = write_project(tmp_path / "project")
+    return scores(run_day(project, f"sqlite:///{tmp_path / 'wh.db'}", dagster_instance))
+
+
+@pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
+def test_a_run_on_a_server_warehouse_matches_sqlite(
+    server, request, tmp_path, dagster_instance, sqlite_scores
+):
+    url = request.getfixturevalue(server)
+    project = write_project(tmp_path / "server")
+    engine = run_day(project, url, dagster_instance)
+    pd.testing.assert_frame_equal(scores(engine), sqlite_scores)
+    engine = run_day(project, url, dagster_instance)  # a rerun replaces, never duplicates
+    assert len(warehouse.read_table(engine, warehouse.kr_scores)) == 3
+    engine.dispose()
+
+
+def test_a_failed_publish_leaves_every_table_as_it_was(tmp_path):
+    engine = warehouse.create_engine(f"sqlite:///{tmp_path / 'wh.db'}")
+    day = date(2026, 11, 1)
+    runs = pd.DataFrame([{"as_of": day, "source": "app", "status": "ok", "rows": 1}])
+    with warehouse.publishing(engine) as publication:
+        publication.replace_day(warehouse.source_runs, day, runs)
+
+    series = pd.DataFrame({"ts": pd.to_datetime(["2026-11-01"]), "value": [5.0]})
+    with pytest.raises(RuntimeError), warehouse.publishing(engine) as publication:
+        publication.replace_values("app.x", "app", day, date(2026, 11, 2), series)
+        publication.replace_day(warehouse.source_runs, day, runs.assign(status="error"))
+        raise RuntimeError("killed half way")
+
+    assert warehouse.read_table(engine, warehouse.metric_values).empty
+    assert warehouse.read_table(engine, warehouse.source_runs)["status"].tolist() == ["ok"]
