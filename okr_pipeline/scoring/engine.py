@@ -32,7 +32,6 @@ OBJECTIVE_SCORE_COLUMNS = [
     "as_of", "cycle_id", "objective_id", "parent_id", "title", "owner", "team", "theme", "kind",
     "score", "grade_band", "expected", "status", "success", "kr_count",
 ]  # fmt: skip
-_DATES = {"as_of", "last_observed_ts"}
 _NUMBERS = {
     "baseline", "target", "current_value", "attainment", "progress", "score", "expected",
     "forecast_value", "forecast_progress", "weight", "confidence", "kr_count",
@@ -51,7 +50,7 @@ def score(
     frames: OkrFrames, values: pd.DataFrame, data_problems: pd.DataFrame, as_of: date
 ) -> ScoreTables:
     """Score every key result and objective of the cycles in scope on `as_of` (SPEC 4)."""
-    as_of_day = int(to_days(np.array([np.datetime64(as_of, "D")]))[0])
+    as_of_day = int(np.datetime64(as_of, "D").astype(np.int64))
     cycles = frames.cycles.assign(
         start_day=to_days(frames.cycles["start"]), end_day=to_days(frames.cycles["end"])
     )
@@ -69,7 +68,7 @@ def score(
     )
     store = SeriesStore.build(all_values, as_of_day)
     krs = _score_key_results(frames, cycles, store, data_problems, as_of_day)
-    objectives = _score_objectives(frames, cycles, krs, as_of_day)
+    objectives = _score_objectives(frames, cycles, krs)
     return ScoreTables(
         kr_scores=_output(krs, KR_SCORE_COLUMNS, as_of),
         objective_scores=_output(objectives, OBJECTIVE_SCORE_COLUMNS, as_of),
@@ -533,9 +532,7 @@ def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
 # ---------------------------------------------------------------- objectives
 
 
-def _score_objectives(
-    frames: OkrFrames, cycles: pd.DataFrame, krs: pd.DataFrame, as_of_day: int
-) -> pd.DataFrame:
+def _score_objectives(frames: OkrFrames, cycles: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFrame:
     """SPEC 4, Objective: score = weighted mean of its parts' scores, rounded to 2 places
     like a key result's; parts are its key results (`progress_from: key_results`), its
     children objectives (`children`) or both, each with its own weight; expected = the

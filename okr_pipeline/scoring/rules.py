@@ -49,7 +49,7 @@ def window_bounds(as_of_day, start_day, end_day, window_days):
 def current_value(aggregation: np.ndarray, aggregates: dict[str, np.ndarray]) -> np.ndarray:
     """SPEC 4: current_value = the KR's aggregation over the values in the window, ts <= D;
     `last` = the value at the newest ts, `count` = the number of values. An empty window
-    gives null, except `count`, which gives 0 (and `sum`, null: nothing was summed)."""
+    gives null for every aggregation but `count`, which gives 0."""
     return np.select(
         [aggregation == name for name in aggregates],
         list(aggregates.values()),
@@ -66,26 +66,23 @@ def default_baseline(baseline, aggregation, first_observation):
 
 def linear_attainment(value, baseline, target):
     """SPEC 4: attainment = (current - baseline) / (target - baseline), negative and above-1
-    values kept (the same formula serves `decrease`, where both differences are negative).
-
-    Degenerate baseline (only possible when it is derived from data; the config rejects an
-    explicit one): when the baseline equals the target or is already past it (an increase
-    whose first value is >= the target, a decrease whose first value is <= it), there is no
-    distance to cover, so attainment is 1 when the value has reached the target in the
-    key result's direction, else 0 (null when the value is null). See `degenerate_baseline`.
-    """
-    span = target - baseline
+    values kept. The same formula serves `decrease`: (baseline - current) / (baseline - target)
+    is the same quotient. A zero span gives inf/NaN here; `directed_attainment` handles it."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        proper = (value - baseline) / span
-    return proper
+        return (value - baseline) / (target - baseline)
 
 
 def degenerate_baseline(kr_type, baseline, target):
-    """Increase/decrease key results whose baseline leaves no distance to the target."""
-    return (
-        ((kr_type == "increase") & (baseline >= target))
-        | ((kr_type == "decrease") & (baseline <= target))
-    ) & ~np.isnan(baseline)
+    """Interpretation: a baseline that leaves no distance to the target — equal to it, or
+    already past it (an increase whose baseline is >= the target, a decrease whose baseline is
+    <= it). Only possible when the baseline is derived from data: the config rejects an
+    explicit one. Such a key result is scored 1 once the value has reached the target in its
+    direction, else 0, and says so in data_message (never a division by zero)."""
+    with np.errstate(invalid="ignore"):
+        return (
+            ((kr_type == "increase") & (baseline >= target))
+            | ((kr_type == "decrease") & (baseline <= target))
+        ) & ~np.isnan(baseline)
 
 
 def reached_target(kr_type, value, target):
@@ -94,7 +91,7 @@ def reached_target(kr_type, value, target):
 
 
 def directed_attainment(kr_type, value, baseline, target):
-    """`linear_attainment`, with the degenerate-baseline rule applied."""
+    """`linear_attainment`, with the degenerate-baseline rule applied (null value: null)."""
     proper = linear_attainment(value, baseline, target)
     degenerate = degenerate_baseline(kr_type, baseline, target)
     fallback = np.where(np.isnan(value), np.nan, reached_target(kr_type, value, target) * 1.0)
