@@ -35,7 +35,7 @@ Interpretations where the SPEC leaves room (each also in the docstring of its ru
   (message prefixed with the metric id); rollups have none of their own.
 - Check-ins: the newest dated <= D (the later of two on one date) gives confidence and
   checkin_note, even when those are empty.
-- Objective: score = round(weighted mean of parts' scores, 2); expected = weighted mean of
+- Objective: score = weighted mean of parts' scores (unrounded); expected = weighted mean of
   parts' expected; status = worst part (missed, off_track, at_risk, no_data, not_started,
   on_track, achieved); grade_band from its score; success >= 0.7 (aspirational) or = 1
   (committed); no part at all: score null, status no_data, success false.

@@ -533,8 +533,9 @@ def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
 
 
 def _score_objectives(frames: OkrFrames, cycles: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFrame:
-    """SPEC 4, Objective: score = weighted mean of its parts' scores, rounded to 2 places
-    like a key result's; parts are its key results (`progress_from: key_results`), its
+    """SPEC 4, Objective: score = weighted mean of its parts' scores (not rounded again:
+    the parts' scores already are, and `success` of a committed objective needs the exact
+    mean); parts are its key results (`progress_from: key_results`), its
     children objectives (`children`) or both, each with its own weight; expected = the
     weighted mean of the parts' expected; status = the worst part's (STATUS_ORDER);
     success per kind; kr_count = key results directly on the objective. An objective with no
@@ -581,7 +582,7 @@ def _score_objectives(frames: OkrFrames, cycles: pd.DataFrame, krs: pd.DataFrame
     for level in range(int(depth.max(initial=0)), -1, -1):
         at = depth == level
         with np.errstate(invalid="ignore", divide="ignore"):
-            score[at] = rules.score_from_progress(weighted_score[at] / total_weight[at])
+            score[at] = weighted_score[at] / total_weight[at]
             expected[at] = weighted_expected[at] / total_weight[at]
         up = at & (parent >= 0)
         up &= takes_children[np.clip(parent, 0, None)]
