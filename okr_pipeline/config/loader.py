@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from okr_pipeline.config.models import (
+    ID,
     ISO_DATE,
     Cycle,
     DecreaseKeyResult,
@@ -402,7 +403,7 @@ def _load_okrs(
             continue
         cycle = raw.get("cycle") if raw is not None else None
         cycle_id = cycle.get("id") if isinstance(cycle, dict) else None
-        if isinstance(cycle_id, str):
+        if isinstance(cycle_id, str) and re.match(ID, cycle_id):
             broken_cycles.add(cycle_id)
         else:
             unknown_broken_cycle = True
@@ -679,7 +680,7 @@ def _load_checkins(root: Path, kr_ids: set[str] | None, problems: list) -> list[
 
 
 def _read_checkins(text: str, file: str, kr_ids: set[str] | None, problems: list) -> list:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     checkins = []
     try:
         header = [cell.strip() for cell in next(reader, [])]

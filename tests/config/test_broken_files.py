@@ -339,6 +339,13 @@ CASES = [
         id="date-given-as-a-number",
     ),
     pytest.param(
+        [sub(Q4, "id: 2026-Q4,", "id: 2026 Q4,")],
+        # Not also "unknown theme 'reliability'" in the platform file: the broken file of the
+        # cycle may be the one that declares it.
+        [f"{Q4}: cycle: id: use letters, digits, _, . and -, starting with a letter or digit"],
+        id="bad-cycle-id",
+    ),
+    pytest.param(
         [sub(Q4, "end: 2026-12-31", "end: 2026-09-30")],
         [f"{Q4}: cycle: end: 2026-09-30 is before start 2026-10-01"],
         id="end-before-start",
@@ -593,6 +600,25 @@ CASES = [
         [put("checkins/2026-q4.csv", b"kr_id,date,value\nnps,2026-10-07,4\xe92\n")],
         [f"{CHECKINS}: not UTF-8 text: byte 0xe9 on line 2"],
         id="checkin-non-utf8",
+    ),
+    pytest.param(
+        [sub(CHECKINS, "on pace", '"on pace')],
+        [f"{CHECKINS}: line 4: invalid CSV: unexpected end of data"],
+        id="checkin-unterminated-quote",
+    ),
+    pytest.param(
+        [sub(CHECKINS, "confidence,note", "value,note")],
+        [f"{CHECKINS}: header: repeated column 'value'; {CHECKIN_HEADER}"],
+        id="checkin-repeated-column",
+    ),
+    pytest.param(
+        [sub(CHECKINS, "mrr,2026-10-07,,0.7,", ",2026-10-07,inf,nan,")],
+        [
+            f"{CHECKINS}: line 4: confidence: expected a number, not 'nan'",
+            f"{CHECKINS}: line 4: kr_id: must not be empty",
+            f"{CHECKINS}: line 4: value: expected a number, not 'inf'",
+        ],
+        id="checkin-empty-kr-and-non-finite-numbers",
     ),
     # ------------------------------------------------------------ several problems at once
     pytest.param(
