@@ -222,9 +222,6 @@ def client_for(source: RestSource, project: Any) -> HttpClient:
     )
 
 
-PER_DAY = {"last": "last", "max": "max", "min": "min", "mean": "mean", "count": "count"}
-
-
 class RestConnector(Connector):
     """`kind: rest`, and the base of every preset, which overrides `translate` alone."""
 
@@ -348,8 +345,6 @@ class RestConnector(Connector):
             frame["ts"] < pd.Timestamp(window.end)
         )
         days = frame[in_window].sort_values("stamp", kind="stable").groupby("ts")["value"]
-        if metric.per_day == "sum":
-            combined = days.sum(min_count=1)
-        else:
-            combined = days.agg(PER_DAY[metric.per_day])
+        # min_count=1: a day whose values are all null stays null, for the `not_null` check
+        combined = days.sum(min_count=1) if metric.per_day == "sum" else days.agg(metric.per_day)
         return combined.reset_index()[["ts", "value"]]
