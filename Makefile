@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/okr-pipeline check
 	$(BIN)/okr-pipeline backfill --start $(DEMO_START) --end $(DEMO_DATE)
 	$(BIN)/okr-pipeline run --date $(DEMO_DATE)
+	$(BIN)/okr-pipeline report --date $(DEMO_DATE) --out .okr/report.html
 
 test: $(STAMP)
 	$(BIN)/ruff check okr_pipeline tests definitions.py

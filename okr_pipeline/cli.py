@@ -1,4 +1,4 @@
-"""okr-pipeline: check / run / backfill / status / schema (SPEC section 6).
+"""okr-pipeline: check / run / backfill / status / report / schema (SPEC section 6).
 
 `check` and `status` import neither Dagster nor Great Expectations, so they start fast
 enough for a pre-commit hook; `run` and `backfill` import them when they need them.
@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--team")
     status.add_argument("--owner")
     status.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    report = commands.add_parser(
+        "report", parents=[common], help="write the self-contained HTML dashboard"
+    )
+    report.add_argument("--date", type=_date, help="as-of date (default: the latest scored)")
+    report.add_argument("--out", type=Path, help="default: <project>/.okr/report.html")
     schema = commands.add_parser(
         "schema", parents=[common], help="write JSON Schemas of the YAML files"
     )
@@ -229,6 +234,21 @@ def cmd_status(args) -> int:
     return _print_scoreboard(engine, args.date, args.team, args.owner, args.format)
 
 
+def cmd_report(args) -> int:
+    from okr_pipeline.report import ReportError, write_report
+
+    project_dir = _project_dir(args)
+    project = _load(project_dir)
+    engine = _engine(_warehouse_url(args, project_dir))
+    out = args.out or project_dir / ".okr" / "report.html"
+    try:
+        print(write_report(engine, project, args.date, out))
+    except ReportError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_schema(args) -> int:
     from okr_pipeline.config.models import OkrFile, ProjectSettings, SourceFile
 
@@ -251,6 +271,7 @@ COMMANDS = {
     "run": cmd_run,
     "backfill": cmd_backfill,
     "status": cmd_status,
+    "report": cmd_report,
     "schema": cmd_schema,
 }
 

@@ -360,3 +360,17 @@ def test_risk_reasons_of_a_stale_off_track_key_result():
 def test_the_report_sizes_to_about_a_kilobyte_per_chart(report):
     sizes = [len(m) for m in re.findall(r"<svg.*?</svg>", report[1], flags=re.S)]
     assert len(sizes) == 4 and max(sizes) < 2500
+
+
+def test_the_report_command_prints_the_written_path(tmp_path, capsys):
+    from okr_pipeline.cli import main
+
+    scored_warehouse(tmp_path)
+    out = tmp_path / "site" / "okr.html"
+    args = ["--project-dir", str(tmp_path), "--warehouse", f"sqlite:///{tmp_path / 'wh.db'}"]
+    assert main(["report", *args, "--date", "2026-11-09", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert "Monday 09 November 2026" in out.read_text()
+    empty = ["--warehouse", f"sqlite:///{tmp_path / 'empty.db'}"]
+    assert main(["report", "--project-dir", str(tmp_path), *empty]) == 1
+    assert "no scores yet" in capsys.readouterr().err
