@@ -1,0 +1,348 @@
+"""Great Expectations checks of fetched metric series: SPEC 2 `checks:`, SPEC 4 "Data problems".
+
+Every metric of a run is validated by one Great Expectations call, whatever the number of
+metrics (one call costs tens of milliseconds). The series are stacked into one long frame, one
+row per metric and day, and each metric's rules travel as columns of that frame:
+
+- `min_allowed`, `max_allowed`, `fresh_within_days`: the metric's threshold, null where the
+  rule is off; a column-pair expectation compares the row with it and skips null thresholds.
+- `check_not_null`, `check_unique_ts`, `check_non_decreasing`: the on/off rules, applied
+  through `row_condition`s built from Condition objects.
+- Helper columns where GX has no per-group expectation: `previous_value` (the metric's previous
+  non-null value by ts) for non_decreasing, `days_old` (as-of minus ts, on the metric's newest
+  value only) for freshness. Uniqueness is GX's own compound (metric, ts) expectation.
+
+The suite is the same for every run, so it is built once per process, beside one ephemeral
+context. GX judges; its unexpected row indices are mapped back to their metric. pandas only
+describes what was observed (the lowest value, the newest day) for the `observed` text.
+
+A series with no values gives GX nothing to look at: its freshness check fails ("no values")
+and its other checks pass, with observed "no values".
+
+Great Expectations is imported inside the functions that need it: importing it takes seconds,
+and the CLI's `check` and `status` never validate anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from okr_pipeline.config.models import Checks
+
+CHECK_COLUMNS = ["as_of", "metric_id", "check", "success", "observed", "message"]
+CHECKS = ("not_null", "min", "max", "fresh_within_days", "unique_ts", "non_decreasing")
+NO_VALUES = "no values"
+
+_lock = threading.Lock()
+_calls = 0
+
+
+class ValidationError(RuntimeError):
+    """Great Expectations could not evaluate an expectation: a bug, never bad data."""
+
+
+def validation_calls() -> int:
+    """How many Great Expectations validations this process has run (for tests and benchmarks)."""
+    return _calls
+
+
+def validate_series(
+    series: dict[str, pd.DataFrame], checks: dict[str, Checks], as_of: date
+) -> pd.DataFrame:
+    """One row per metric and enabled check (SPEC 5 `metric_checks`), from one GX validation.
+
+    `series` maps a metric id to its `(ts, value)` frame (see `sources.base`); `checks` holds
+    the `checks:` of every one of them. `observed` is a short text of what was seen; `message`
+    a short sentence when the check failed, else None.
+    """
+    missing = [metric_id for metric_id in series if metric_id not in checks]
+    if missing:
+        raise ValueError(f"no checks for {', '.join(missing)}")
+    rules = [checks[metric_id] for metric_id in series]
+    frame = long_frame(list(series.values()), rules, pd.Timestamp(as_of))
+    failures = _run_suite(frame) if len(frame) else {check: {} for check in CHECKS}
+    observed = _Observed(frame)
+    rows = []
+    for number, (metric_id, rule) in enumerate(zip(series, rules, strict=True)):
+        for check in _enabled(rule):
+            success, seen, message = observed.outcome(check, number, rule, failures[check])
+            rows.append((as_of, metric_id, check, success, seen, message))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(CHECK_COLUMNS)
+    dtypes = (object, None, None, bool, None, object)  # as_of dates; message None when passed
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=dtype)
+            for name, values, dtype in zip(CHECK_COLUMNS, columns, dtypes, strict=True)
+        }
+    )
+
+
+def rejected_metrics(results: pd.DataFrame) -> set[str]:
+    """Metrics that failed any check: rejected whole for the run (SPEC 4)."""
+    if results.empty:
+        return set()
+    return set(results.loc[~results["success"].astype(bool), "metric_id"])
+
+
+def long_frame(series: list[pd.DataFrame], rules: list[Checks], as_of: pd.Timestamp):
+    """All series stacked, sorted by metric then ts, with each metric's rules as columns.
+
+    A metric is its position in `series` (`metric`): GX copies the frame for each filter it
+    applies, and an integer column is cheaper to copy and hash than the metric id's text.
+    """
+    lengths = np.array([len(frame) for frame in series], dtype=np.int64)
+
+    def per_metric(values: list[Any], dtype: Any) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=dtype), lengths)
+
+    def threshold(values: list[float | int | None]) -> np.ndarray:
+        return per_metric([np.nan if value is None else value for value in values], np.float64)
+
+    def stacked(column: str, dtype: str) -> np.ndarray:
+        parts = [frame[column].to_numpy(dtype=dtype) for frame in series]
+        return np.concatenate(parts) if parts else np.array([], dtype=dtype)
+
+    frame = pd.DataFrame(
+        {
+            "metric": per_metric(list(range(len(series))), np.int64),
+            "ts": stacked("ts", "datetime64[ns]"),
+            "value": stacked("value", "float64"),
+            "check_not_null": per_metric([rule.not_null for rule in rules], bool),
+            "check_unique_ts": per_metric([rule.unique_ts for rule in rules], bool),
+            "check_non_decreasing": per_metric([rule.non_decreasing for rule in rules], bool),
+            "min_allowed": threshold([rule.min for rule in rules]),
+            "max_allowed": threshold([rule.max for rule in rules]),
+            "fresh_within_days": threshold([rule.fresh_within_days for rule in rules]),
+        }
+    )
+    frame = frame.sort_values(["metric", "ts"], kind="stable", ignore_index=True)
+    filled = frame.groupby("metric", sort=False)["value"].ffill()
+    frame["previous_value"] = filled.groupby(frame["metric"], sort=False).shift()
+    known = frame[frame["value"].notna() & frame["ts"].notna()]
+    newest = known.drop_duplicates("metric", keep="last")  # sorted by ts: the newest value
+    frame["days_old"] = np.nan
+    frame.loc[newest.index, "days_old"] = (as_of - newest["ts"]).dt.days.astype("float64")
+    return frame
+
+
+def _enabled(rule: Checks) -> list[str]:
+    on = {
+        "not_null": rule.not_null,
+        "min": rule.min is not None,
+        "max": rule.max is not None,
+        "fresh_within_days": rule.fresh_within_days is not None,
+        "unique_ts": rule.unique_ts,
+        "non_decreasing": rule.non_decreasing,
+    }
+    return [check for check in CHECKS if on[check]]
+
+
+# ----------------------------------------------------------------- Great Expectations
+
+
+@cache
+def _gx() -> tuple[Any, Any]:
+    """One ephemeral context per process: its whole-dataframe batch definition and the suite."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    batches = (
+        context.data_sources.add_pandas("okr_metrics")
+        .add_dataframe_asset("series")
+        .add_batch_definition_whole_dataframe("every_metric")
+    )
+    return batches, _suite()
+
+
+def _suite():
+    """The checks of SPEC 2 as one suite over the long frame; `meta.check` names each one."""
+    import great_expectations as gx
+    from great_expectations.expectations.row_conditions import (
+        Column,
+        ComparisonCondition,
+        Operator,
+    )
+
+    expect = gx.expectations
+
+    def switched_on(flag: str):
+        return ComparisonCondition(column=Column(flag), operator=Operator.EQUAL, parameter=True)
+
+    def at_least(column_a: str, column_b: str, check: str, **options: Any):
+        return expect.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=column_a,
+            column_B=column_b,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta={"check": check},
+            **options,
+        )
+
+    return gx.ExpectationSuite(
+        name="metric_checks",
+        expectations=[
+            expect.ExpectColumnValuesToNotBeNull(
+                column="value",
+                row_condition=switched_on("check_not_null"),
+                meta={"check": "not_null"},
+            ),
+            at_least("value", "min_allowed", "min"),
+            at_least("max_allowed", "value", "max"),
+            at_least("fresh_within_days", "days_old", "fresh_within_days"),
+            expect.ExpectCompoundColumnsToBeUnique(
+                column_list=["metric", "ts"],
+                row_condition=switched_on("check_unique_ts"),
+                meta={"check": "unique_ts"},
+            ),
+            at_least(
+                "value",
+                "previous_value",
+                "non_decreasing",
+                row_condition=switched_on("check_non_decreasing"),
+            ),
+        ],
+    )
+
+
+def _run_suite(frame: pd.DataFrame) -> dict[str, dict[int, pd.DataFrame]]:
+    """Validate the long frame once; the failing rows of each check, by metric."""
+    global _calls
+    with _lock:
+        batches, suite = _gx()
+        batch = batches.get_batch(batch_parameters={"dataframe": frame})
+        _calls += 1
+        outcome = batch.validate(
+            suite,
+            result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+        )
+    failures = {}
+    for result in outcome.results:
+        check = result.expectation_config.meta["check"]
+        if result.exception_info.get("raised_exception"):
+            raise ValidationError(f"check {check}: {result.exception_info['exception_message']}")
+        rows = frame.loc[sorted(result.result.get("unexpected_index_list") or [])]
+        failures[check] = dict(tuple(rows.groupby("metric", sort=False)))
+    return failures
+
+
+# ----------------------------------------------------------------- observed and message
+
+
+class _Observed:
+    """Turns GX's failing rows, and what pandas saw in each series, into the text of a row."""
+
+    def __init__(self, frame: pd.DataFrame):
+        by_metric = frame[frame["value"].notna()].groupby("metric", sort=False)["value"]
+        self.sizes = frame.groupby("metric", sort=False).size()
+        self.lowest = _rows_at(frame, by_metric.idxmin())
+        self.highest = _rows_at(frame, by_metric.idxmax())
+        newest = frame[frame["days_old"].notna()]
+        self.newest = _rows_at(frame, pd.Series(newest.index, index=newest["metric"]))
+        self.nothing_failed = frame.iloc[:0]
+
+    def outcome(
+        self, check: str, metric: int, rule: Checks, failed: dict[int, pd.DataFrame]
+    ) -> tuple[bool, str, str | None]:
+        describe: Callable[..., tuple[bool, str, str | None]] = getattr(self, f"_{check}")
+        if check != "fresh_within_days" and not self.sizes.get(metric, 0):
+            return True, NO_VALUES, None
+        return describe(metric, rule, failed.get(metric, self.nothing_failed))
+
+    def _not_null(self, metric: int, rule: Checks, failed: pd.DataFrame):
+        seen = _count(len(failed), "null value")
+        if failed.empty:
+            return True, seen, None
+        first = failed.iloc[0]
+        return False, seen, f"value is null on {_day(first.ts)}{_more(len(failed), 'value')}"
+
+    def _min(self, metric: int, rule: Checks, failed: pd.DataFrame):
+        return self._extreme(self.lowest.get(metric), "min", rule.min, "below", failed)
+
+    def _max(self, metric: int, rule: Checks, failed: pd.DataFrame):
+        return self._extreme(self.highest.get(metric), "max", rule.max, "above", failed)
+
+    def _extreme(self, row, name: str, limit: float, side: str, failed: pd.DataFrame):
+        if row is None:
+            return True, NO_VALUES, None
+        seen = f"{name} {_number(row.value)} on {_day(row.ts)}"
+        if failed.empty:
+            return True, seen, None
+        message = (
+            f"value {_number(row.value)} on {_day(row.ts)} is {side} {name} {_number(limit)}"
+            f"{_more(len(failed), 'value')}"
+        )
+        return False, seen, message
+
+    def _fresh_within_days(self, metric: int, rule: Checks, failed: pd.DataFrame):
+        allowed = _count(rule.fresh_within_days, "day")
+        row = self.newest.get(metric)
+        if row is None:
+            return False, NO_VALUES, f"no values within {allowed} of the as-of date"
+        age = _age(int(row.days_old))
+        seen = f"newest {_day(row.ts)} ({age})"
+        if failed.empty:
+            return True, seen, None
+        return False, seen, f"newest value on {_day(row.ts)} is {age}, more than {allowed}"
+
+    def _unique_ts(self, metric: int, rule: Checks, failed: pd.DataFrame):
+        if failed.empty:
+            return True, _count(0, "duplicate day"), None
+        days = failed["ts"].nunique(dropna=False)
+        first = failed["ts"].iloc[0]
+        repeats = int((failed["ts"] == first).sum()) if pd.notna(first) else len(failed)
+        message = f"{repeats} values on {_day(first)}{_more(days, 'day')}"
+        return False, _count(days, "duplicate day"), message
+
+    def _non_decreasing(self, metric: int, rule: Checks, failed: pd.DataFrame):
+        seen = _count(len(failed), "decrease")
+        if failed.empty:
+            return True, seen, None
+        first = failed.iloc[0]
+        message = (
+            f"value fell from {_number(first.previous_value)} to {_number(first.value)} "
+            f"on {_day(first.ts)}{_more(len(failed), 'decrease')}"
+        )
+        return False, seen, message
+
+
+def _rows_at(frame: pd.DataFrame, rows: pd.Series) -> dict[int, Any]:
+    """The frame's row `rows[metric]` of each metric, as a named tuple by metric."""
+    picked = frame.loc[rows.to_numpy()]
+    return dict(zip(rows.index, picked.itertuples(index=False), strict=True))
+
+
+def _number(value: float) -> str:
+    """1200.0 as "1200", 0.25 as "0.25": the way a person writes the number."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.10g}"
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return ts.date().isoformat() if pd.notna(ts) else "an unknown day"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _more(number: int, noun: str) -> str:
+    return f", and {_count(number - 1, 'more ' + noun)}" if number > 1 else ""
+
+
+def _age(days: int) -> str:
+    if days < 0:
+        return f"{_count(-days, 'day')} after the as-of date"
+    return f"{_count(days, 'day')} old"
