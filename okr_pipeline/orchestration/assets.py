@@ -13,6 +13,7 @@ import pandas as pd
 
 from okr_pipeline import runs
 from okr_pipeline.config import Project
+from okr_pipeline.notify import notify
 from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
 from okr_pipeline.sources import SourceFetch
 
@@ -163,6 +164,9 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
         checks = pd.concat([result.checks for result in sources.values()], ignore_index=True)
         checks = checks if len(checks) else pd.DataFrame(columns=runs.CHECK_COLUMNS)
         outcome = runs.publish(warehouse.engine(), project, as_of, fetches, checks)
+        notify_problems = notify(project, warehouse.engine(), as_of)
+        for problem in notify_problems:
+            context.log.warning(problem)
         krs = outcome.tables.kr_scores
         marked = krs[krs["data_status"] != "ok"]
         counts = {
@@ -176,6 +180,7 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
             "krs_scored": len(krs),
             "krs_marked": len(marked),
             "status_counts": dg.MetadataValue.json(krs["status"].value_counts().to_dict()),
+            "notify_problems": dg.MetadataValue.json(notify_problems),
         }
         previews = {
             "kr_scores": _preview(

@@ -1,0 +1,163 @@
+"""Webhook notifications after a run (SPEC 7, `notify:`): what got worse since the last run.
+
+The message compares the run's `kr_scores` with those of the previous as-of date stored:
+a key result whose status moved later in `STATUS_SEVERITY`, and one whose `data_status`
+was `ok` and no longer is. Each webhook gets one JSON POST with a Slack-compatible `text`
+and the same facts as structured fields; a webhook only hears about the kinds of change in
+its `on:` list, and nothing is posted when there is nothing to say. A webhook that fails is
+a returned problem, never an exception: a chat outage must not fail the nightly run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlsplit
+
+import pandas as pd
+import requests
+import sqlalchemy as sa
+
+from okr_pipeline import warehouse
+from okr_pipeline.config import Project
+from okr_pipeline.sources.base import redact
+
+STATUS_SEVERITY = (
+    "achieved", "on_track", "not_started", "no_data", "at_risk", "off_track", "missed",
+)  # fmt: skip
+"""Better first: a status later in this order is worse."""
+TIMEOUT_SECONDS = 10
+FIELDS = ["cycle_id", "kr_id", "objective_id", "title", "owner", "team"]
+
+
+def previous_as_of(engine: sa.Engine, as_of: date) -> date | None:
+    table = warehouse.kr_scores
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.select(sa.func.max(table.c.as_of)).where(table.c.as_of < as_of)
+        ).scalar()
+
+
+def _plain(value):
+    """A JSON-ready scalar: None for NaN, Python numbers for numpy ones."""
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def changes(current: pd.DataFrame, previous: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+    """(status got worse, data left ok) for key results scored on both dates."""
+    both = current.merge(
+        previous[["cycle_id", "kr_id", "status", "data_status"]],
+        on=["cycle_id", "kr_id"],
+        suffixes=("", "_before"),
+    ).sort_values(["cycle_id", "kr_id"])
+    severity = {status: rank for rank, status in enumerate(STATUS_SEVERITY)}
+    now = both["status"].map(severity)
+    before = both["status_before"].map(severity)
+    worse = both[now.notna() & before.notna() & (now > before)]
+    broken = both[(both["data_status_before"] == "ok") & (both["data_status"] != "ok")]
+
+    status_changes = [
+        {
+            **{name: _plain(row[name]) for name in FIELDS},
+            "from": row["status_before"],
+            "to": row["status"],
+            "score": _plain(row["score"]),
+            "expected": _plain(row["expected"]),
+        }
+        for _, row in worse.iterrows()
+    ]
+    data_problems = [
+        {
+            **{name: _plain(row[name]) for name in FIELDS},
+            "from": row["data_status_before"],
+            "to": row["data_status"],
+            "message": _plain(row["data_message"]),
+        }
+        for _, row in broken.iterrows()
+    ]
+    return status_changes, data_problems
+
+
+def _slack(text: str) -> str:
+    """Slack reads &, < and > as markup: a title must show as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def message(
+    as_of: date, previous: date, status_changes: list[dict], data_problems: list[dict]
+) -> dict:
+    """The JSON body: `text` for Slack and chat tools, and the same facts as fields."""
+    lines = [f"OKR update for {as_of} (compared with {previous})"]
+    if status_changes:
+        lines.append(f"{len(status_changes)} key result(s) got worse:")
+        lines += [
+            f"• {_slack(c['title'] or c['kr_id'])} ({_slack(c['team'] or 'no team')}): "
+            f"{c['from']} → {c['to']}"
+            for c in status_changes
+        ]
+    if data_problems:
+        lines.append(f"{len(data_problems)} key result(s) with a new data problem:")
+        lines += [
+            f"• {_slack(p['title'] or p['kr_id'])}: {p['to']}: {_slack(p['message'] or '')}"
+            for p in data_problems
+        ]
+    return {
+        "text": "\n".join(lines),
+        "as_of": as_of.isoformat(),
+        "previous_as_of": previous.isoformat(),
+        "status_changes": status_changes,
+        "data_problems": data_problems,
+    }
+
+
+def _shown(url: str) -> str:
+    """A webhook's address without its path and query, which usually hold its secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}/***"
+
+
+def post(url: str, body: dict, secrets) -> str | None:
+    """POST one message; a short, redacted problem on failure, None on success."""
+    try:
+        response = requests.post(url, json=body, timeout=TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return None
+    except requests.HTTPError as error:
+        reason = f"HTTP {error.response.status_code}"
+    except requests.Timeout:
+        reason = f"no answer within {TIMEOUT_SECONDS} s"
+    except requests.ConnectionError:
+        reason = "could not connect"
+    except requests.RequestException as error:
+        reason = type(error).__name__
+    path = urlsplit(url).path
+    hidden = {*secrets, url, *([path] if len(path) > 1 else [])}
+    return redact(f"webhook {_shown(url)} failed: {reason}", hidden)
+
+
+def notify(project: Project, engine: sa.Engine, as_of: date) -> list[str]:
+    """Post what got worse on `as_of` to every webhook of `notify:`; return the problems."""
+    hooks = project.settings.notify
+    previous = previous_as_of(engine, as_of) if hooks else None
+    if previous is None:
+        return []
+    status_changes, data_problems = changes(
+        warehouse.read_table(engine, warehouse.kr_scores, as_of),
+        warehouse.read_table(engine, warehouse.kr_scores, previous),
+    )
+    problems = []
+    for hook in hooks:
+        worse = status_changes if "status_change" in hook.on else []
+        broken = data_problems if "data_problem" in hook.on else []
+        if not (worse or broken):
+            continue
+        body = message(as_of, previous, worse, broken)
+        if "status_change" not in hook.on:
+            body.pop("status_changes")
+        if "data_problem" not in hook.on:
+            body.pop("data_problems")
+        problem = post(hook.url, body, project.secrets)
+        if problem:
+            problems.append(problem)
+    return problems
