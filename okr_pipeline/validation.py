@@ -152,10 +152,11 @@ def _enabled(rule: Checks) -> list[str]:
 @cache
 def _gx() -> tuple[Any, Any]:
     """One ephemeral context per process: its whole-dataframe batch definition and the suite."""
+    _quiet_loggers()  # importing GX logs, too
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    _quiet_loggers()  # some GX modules set their own logger to INFO on import
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batches = (
@@ -164,6 +165,14 @@ def _gx() -> tuple[Any, Any]:
         .add_batch_definition_whole_dataframe("every_metric")
     )
     return batches, _suite()
+
+
+def _quiet_loggers() -> None:
+    """Keep GX's chatter (registrations, temporary directories) off the user's terminal."""
+    names = ["great_expectations", *logging.root.manager.loggerDict]
+    for name in names:
+        if name.split(".")[0] == "great_expectations":
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _suite():
