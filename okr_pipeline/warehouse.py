@@ -111,6 +111,19 @@ def default_url(project_dir: Path) -> str:
     return f"sqlite:///{(Path(project_dir) / '.okr' / 'warehouse.db').resolve()}"
 
 
+# Two runs on a new warehouse race to create it: the loser's CREATE TABLE or lock-row INSERT
+# fails (duplicate key, table exists) once the winner made that object, so each failed attempt
+# finds at least one more of them in place (one per table, where DDL is not transactional).
+SCHEMA_ATTEMPTS = len(metadata.tables) + 2
+
+
+def _create_schema(engine: sa.Engine) -> None:
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        if connection.execute(sa.select(sa.func.count()).select_from(warehouse_lock)).scalar() == 0:
+            connection.execute(warehouse_lock.insert().values(id=1, runs=0))
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine on the warehouse, with its tables created if they do not exist yet."""
     parsed = sa.engine.make_url(url)
@@ -122,10 +135,14 @@ def create_engine(url: str) -> sa.Engine:
     engine = sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
     if parsed.get_backend_name() == "sqlite":
         _sqlite_transactions(engine)
-    metadata.create_all(engine)
-    with engine.begin() as connection:
-        if connection.execute(sa.select(sa.func.count()).select_from(warehouse_lock)).scalar() == 0:
-            connection.execute(warehouse_lock.insert().values(id=1, runs=0))
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            _create_schema(engine)
+            break
+        except sa.exc.DBAPIError as error:
+            lost_race = isinstance(error, sa.exc.IntegrityError) or "already exists" in str(error)
+            if not lost_race or attempt == SCHEMA_ATTEMPTS - 1:
+                raise
     return engine
 
 
