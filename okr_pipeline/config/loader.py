@@ -221,15 +221,21 @@ def _expand_env(
     """Replace `${NAME}` in every string with the environment variable; never with ''.
 
     Returns the expanded tree and the (item, field) places of unset variables, whose other
-    complaints (a URL that does not look like one) would only repeat the same mistake.
+    complaints (a URL that does not look like one) would only repeat the same mistake. A node
+    shared through YAML anchors is expanded once, so nested aliases cannot blow up.
     """
     unset: set[tuple[str, str]] = set()
+    done: dict[int, Any] = {}
 
     def expand(node: Any, loc: tuple) -> Any:
+        if isinstance(node, dict | list) and id(node) in done:
+            return done[id(node)]
         if isinstance(node, dict):
-            return {key: expand(value, (*loc, key)) for key, value in node.items()}
+            done[id(node)] = {key: expand(value, (*loc, key)) for key, value in node.items()}
+            return done[id(node)]
         if isinstance(node, list):
-            return [expand(value, (*loc, index)) for index, value in enumerate(node)]
+            done[id(node)] = [expand(value, (*loc, index)) for index, value in enumerate(node)]
+            return done[id(node)]
         if not isinstance(node, str):
             return node
 
