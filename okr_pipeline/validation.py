@@ -239,11 +239,25 @@ def _run_suite(frame: pd.DataFrame) -> dict[str, dict[int, pd.DataFrame]]:
     failures = {}
     for result in outcome.results:
         check = result.expectation_config.meta["check"]
-        if result.exception_info.get("raised_exception"):
-            raise ValidationError(f"check {check}: {result.exception_info['exception_message']}")
-        rows = frame.loc[sorted(result.result.get("unexpected_index_list") or [])]
+        if "unexpected_index_list" not in result.result:
+            raise ValidationError(f"check {check} could not run: {_gx_error(result)}")
+        rows = frame.loc[sorted(result.result["unexpected_index_list"])]
         failures[check] = dict(tuple(rows.groupby("metric", sort=False)))
+    if set(failures) != set(CHECKS):
+        raise ValidationError(f"GX reported no result for {sorted(set(CHECKS) - set(failures))}")
     return failures
+
+
+def _gx_error(result: Any) -> str:
+    """The exception behind a result GX could not compute.
+
+    GX reports it in two shapes: one `{raised_exception, exception_message, ...}` dict, or,
+    when metrics failed to resolve, a dict of ExceptionInfo objects by metric.
+    """
+    info = result.exception_info or {}
+    if "exception_message" in info:
+        return str(info["exception_message"])
+    return "; ".join(str(getattr(item, "exception_message", item)) for item in info.values())
 
 
 # ----------------------------------------------------------------- observed and message

@@ -20,6 +20,9 @@ import pytest
 from okr_pipeline.config.models import Checks
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
+    ValidationError,
+    _run_suite,
+    long_frame,
     rejected_metrics,
     validate_series,
     validation_calls,
@@ -404,6 +407,22 @@ def test_nothing_to_validate_makes_no_call():
 def test_a_metric_without_checks_is_a_programming_error():
     with pytest.raises(ValueError, match="no checks for a.b"):
         validate_series({"a.b": series([], [])}, {}, AS_OF)
+
+
+def test_an_expectation_gx_cannot_compute_is_an_error_not_a_pass():
+    frame = long_frame([series(["2026-11-24"], [1])], [Checks()], pd.Timestamp(AS_OF))
+    with pytest.raises(ValidationError, match='check non_decreasing could not run: .*"previous'):
+        _run_suite(frame.drop(columns=["previous_value"]))
+
+
+def test_other_timestamp_resolutions_are_read_as_days():
+    data = series(["2026-11-23", "2026-11-24"], [3, 2]).astype({"ts": "datetime64[us]"})
+    results = validate_series({"a.b": data}, {"a.b": Checks(fresh_within_days=1)}, AS_OF)
+    assert outcome(results, "a.b", "fresh_within_days") == (
+        True,
+        "newest 2026-11-24 (1 day old)",
+        None,
+    )
 
 
 def test_gx_says_nothing_on_the_terminal(silent_run, results):
