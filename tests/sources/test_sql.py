@@ -175,8 +175,9 @@ def test_sqlite_statement_timeout(sqlite_project: Path):
     assert time.perf_counter() - started < 2.5
 
 
-def test_a_wrong_driver_is_an_error_not_a_crash(tmp_path: Path):
-    write_project(tmp_path, sql_source("postgresql+nosuchdriver://u:Pw-Zz93-unique@h/db"))
+def test_a_wrong_driver_is_an_error_not_a_crash(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("OKR_TEST_SQL_URL", "postgresql+nosuchdriver://u:Pw-Zz93-unique@h/db")
+    write_project(tmp_path, sql_source("${OKR_TEST_SQL_URL}"))
     message = error(fetch(tmp_path, "db", OCTOBER_1_TO_3), "daily_sum")
     assert message.startswith("cannot use this database URL: Can't load plugin")
     assert "Pw-Zz93-unique" not in message
@@ -304,13 +305,13 @@ PASSWORD = "Zebra-7731-Quokka"  # distinctive, so that any leak is found by a pl
 
 @pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mysql+pymysql"])
 def test_a_closed_port_is_retried_then_recorded_and_the_other_metrics_fail_fast(
-    scheme: str, tmp_path: Path, caplog
+    scheme: str, tmp_path: Path, caplog, monkeypatch
 ):
-    url = f"{scheme}://okr:{PASSWORD}@127.0.0.1:{free_port()}/okr"
-    source = sql_source(url).replace("retries: 0", "retries: 1")
+    monkeypatch.setenv("OKR_TEST_SQL_URL", f"{scheme}://okr:{PASSWORD}@127.0.0.1:{free_port()}/okr")
+    source = sql_source("${OKR_TEST_SQL_URL}").replace("retries: 0", "retries: 1")
     write_project(tmp_path, source)
     project = load_project(tmp_path)
-    # no redaction: the connector's own message must not hold the password
+    # without the loader's redaction: the connector's own message must not hold it
     bare = dataclasses.replace(project, secrets=frozenset())
     caplog.set_level(logging.INFO, logger="okr_pipeline.sources.base")
     started = time.perf_counter()
@@ -331,9 +332,10 @@ def test_a_closed_port_is_retried_then_recorded_and_the_other_metrics_fail_fast(
 
 
 @pytest.mark.services
-def test_a_wrong_password_on_mariadb_is_not_shown(mariadb_url: str, tmp_path: Path):
+def test_a_wrong_password_on_mariadb_is_not_shown(mariadb_url: str, tmp_path: Path, monkeypatch):
     url = sa.make_url(mariadb_url).set(username="okr_nobody", password=PASSWORD)
-    write_project(tmp_path, sql_source(url.render_as_string(hide_password=False)))
+    monkeypatch.setenv("OKR_TEST_SQL_URL", url.render_as_string(hide_password=False))
+    write_project(tmp_path, sql_source("${OKR_TEST_SQL_URL}"))
     project = load_project(tmp_path)
     bare = dataclasses.replace(project, secrets=frozenset())
     message = error(connector_for(bare.sources["db"], bare).fetch(OCTOBER_1_TO_3), "daily_sum")
