@@ -93,7 +93,9 @@ def rejected_metrics(results: pd.DataFrame) -> set[str]:
     return set(results.loc[~results["success"].astype(bool), "metric_id"])
 
 
-def long_frame(series: list[pd.DataFrame], rules: list[Checks], as_of: pd.Timestamp):
+def long_frame(
+    series: list[pd.DataFrame], rules: list[Checks], as_of: pd.Timestamp
+) -> pd.DataFrame:
     """All series stacked, sorted by metric then ts, with each metric's rules as columns.
 
     A metric is its position in `series` (`metric`): GX copies the frame for each filter it
