@@ -15,11 +15,12 @@ MAX_KEY_RESULTS_PER_OBJECTIVE = 5
 
 
 def lint(project: Project) -> list[ConfigProblem]:
-    """Warnings for the pitfalls of DOMAIN.md: diluted focus, no strategy, nobody accountable.
+    """Warnings for the pitfalls of DOMAIN.md: diluted focus, no strategy, nobody accountable;
+    and secrets written into files, found while loading.
 
     Sorted and deduplicated like the errors of load_project.
     """
-    warnings = []
+    warnings = list(project.load_warnings)
     checked_in = {checkin.kr_id for checkin in project.checkins if checkin.value is not None}
     for okrs in project.cycles:
         warnings.extend(_too_many_objectives(okrs))

@@ -47,6 +47,10 @@ from okr_pipeline.config.problems import (
 )
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# `${NAME}` is rewritten to this same-length form before parsing, because `{` ends a plain
+# scalar inside a YAML flow mapping: `auth: {type: bearer, token: ${TOKEN}}` must parse.
+ENV_PLACEHOLDER = re.compile(r"\$<([A-Za-z_][A-Za-z0-9_]*)>")
+SECRET_FIELDS = ("token", "password", "value")  # of a source or of its `auth`
 PROJECT_FILE = "okr_project.yaml"
 CHECKIN_COLUMNS = ("kr_id", "date", "value", "confidence", "note")
 CHECKIN_HEADER = "kr_id,date,value[,confidence,note]"
@@ -83,6 +87,7 @@ class Project:
     cycles: tuple[CycleOkrs, ...]
     checkins: tuple[Checkin, ...]
     secrets: frozenset[str]  # values that must never be shown: env values, URL passwords
+    load_warnings: tuple[ConfigProblem, ...] = ()  # found while reading: secrets in files
 
     def metric_units(self) -> dict[str, str | None]:
         return {
@@ -108,12 +113,14 @@ def load_project(root: Path | str) -> Project:
     settings = ProjectSettings()
     if (root / PROJECT_FILE).is_file():
         settings = _load_settings(root / PROJECT_FILE, problems, secrets) or settings
-    sources, source_files, catalog = _load_sources(root, problems, secrets)
+    warnings: list[ConfigProblem] = []
+    sources, source_files, catalog = _load_sources(root, problems, warnings, secrets)
     cycles, kr_ids = _load_okrs(root, catalog, problems, secrets)
     checkins = _load_checkins(root, kr_ids, problems)
 
     if problems:
-        raise ConfigError(sorted_problems(problems))
+        shown = {secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH}
+        raise ConfigError(sorted_problems([problem.redacted(shown) for problem in problems]))
     secrets |= _literal_secrets(sources, settings)
     return Project(
         root=root,
@@ -123,6 +130,7 @@ def load_project(root: Path | str) -> Project:
         cycles=tuple(cycles),
         checkins=tuple(checkins),
         secrets=frozenset(secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH),
+        load_warnings=tuple(warnings),
     )
 
 
@@ -190,7 +198,7 @@ def _read_yaml(
     if text is None:
         return None
     try:
-        raw = yaml.load(text, Loader=_YamlLoader)
+        raw = yaml.load(ENV_REFERENCE.sub(r"$<\1>", text), Loader=_YamlLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -251,7 +259,7 @@ def _expand_env(
             secrets.add(value)
             return value
 
-        return ENV_REFERENCE.sub(replace, node)
+        return ENV_PLACEHOLDER.sub(replace, node)
 
     return expand(raw, ()), unset
 
@@ -316,6 +324,39 @@ def _literal_secrets(sources: dict, settings: ProjectSettings) -> set[str]:
     return found
 
 
+def _secrets_written_in_file(raw: dict, file: str, root_item: str) -> list[ConfigProblem]:
+    """Secrets come only from the environment (SPEC 1): a token, password or URL password
+    written into a file of the repository is a warning of `check`."""
+    places = [("", raw), ("auth.", raw.get("auth"))]
+    problems = []
+    for prefix, node in places:
+        if not isinstance(node, dict):
+            continue
+        for name in SECRET_FIELDS:
+            if prefix == "" and name == "value":
+                continue
+            value = node.get(name)
+            if isinstance(value, str) and value and not ENV_PLACEHOLDER.search(value):
+                problems.append(
+                    ConfigProblem(file, root_item, prefix + name,
+                                  "write secrets as ${ENV_VAR}, never into the file", "warning")
+                )  # fmt: skip
+    for name in ("url", "base_url"):
+        value = raw.get(name)
+        if isinstance(value, str) and not ENV_PLACEHOLDER.search(value):
+            try:
+                password = urlsplit(value).password
+            except ValueError:
+                password = None
+            if password:
+                problems.append(
+                    ConfigProblem(file, root_item, name,
+                                  "holds a password: put the URL in an environment variable",
+                                  "warning")
+                )  # fmt: skip
+    return problems
+
+
 # ---------------------------------------------------------------- metric sources
 
 
@@ -333,7 +374,9 @@ class _MetricCatalog:
         return metric_id.split(".", 1)[0] not in self.broken_sources
 
 
-def _load_sources(root: Path, problems: list, secrets: set) -> tuple[dict, dict, _MetricCatalog]:
+def _load_sources(
+    root: Path, problems: list, warnings: list, secrets: set
+) -> tuple[dict, dict, _MetricCatalog]:
     sources: dict = {}
     files: dict[str, str] = {}
     catalog = _MetricCatalog()
@@ -363,6 +406,7 @@ def _load_sources(root: Path, problems: list, secrets: set) -> tuple[dict, dict,
                 catalog.unnamed_broken_source = True
             continue
         catalog.known.update(source.metric_ids())
+        warnings.extend(_secrets_written_in_file(raw, file, root_item))
         if source.name in sources:
             problems.append(
                 ConfigProblem(

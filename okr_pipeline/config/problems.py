@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import ValidationError
+
+from okr_pipeline.secrets import redact
 
 
 @dataclass(frozen=True, order=True)
@@ -21,6 +23,10 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         return ": ".join(part for part in (self.file, self.item, self.field, self.message) if part)
+
+    def redacted(self, secrets: Iterable[str]) -> ConfigProblem:
+        """The same problem with any secret value it quotes replaced by ***."""
+        return replace(self, message=redact(self.message, secrets))
 
 
 class ConfigError(Exception):

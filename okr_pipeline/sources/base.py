@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -24,6 +24,8 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential,
 )
+
+from okr_pipeline.secrets import redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,13 +106,6 @@ class SourceFetch:
             return "; ".join(errors)
         skipped = sorted({m.skipped for m in self.metrics if m.skipped})
         return "; ".join(f"skipped: {reason}" for reason in skipped)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in a message; the one place secrets are scrubbed."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def with_retries(action: Callable[[], T], retries: int, base_delay: float = 0.5) -> T:

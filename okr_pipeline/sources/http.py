@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import requests
 
 from okr_pipeline.config.models import BasicAuth, BearerAuth, HeaderAuth, QueryAuth
-from okr_pipeline.sources.base import SourceError, TransientSourceError, redact, with_retries
+from okr_pipeline.secrets import redact
+from okr_pipeline.sources.base import SourceError, TransientSourceError, with_retries
 
 log = logging.getLogger(__name__)
 # Longer waits than this are not worth holding a run for: the source is recorded as failed.

@@ -35,7 +35,9 @@ metrics:
 name: events
 kind: rest
 base_url: https://api.example.com/v2
-auth: {type: bearer, token: abcd1234}
+auth:
+  type: bearer
+  token: ${OKR_TEST_EVENTS_TOKEN}
 paginator: {type: page_number, param: page}
 metrics:
   - name: open_tickets

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from okr_pipeline.config import ConfigError, Project, lint, load_project
 
+from .conftest import EVENTS_TOKEN
 from .project_files import VALID_FILES, write_files
 
 YAML_FILES = sorted(name for name in VALID_FILES if name.endswith(".yaml"))
@@ -32,8 +33,10 @@ JUNK_TEXT = ["\t", ":", "- ", "[", "}", "\n  ", "&a ", "*a", "!!int ", "#", '"',
 
 
 @pytest.fixture(scope="module")
-def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_files(tmp_path_factory.mktemp("fuzz"), VALID_FILES)
+def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OKR_TEST_EVENTS_TOKEN", EVENTS_TOKEN)
+        yield write_files(tmp_path_factory.mktemp("fuzz"), VALID_FILES)
 
 
 def paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:

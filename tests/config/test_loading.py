@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from okr_pipeline.config import Checkin, ConfigError, load_project
+from okr_pipeline.config import Checkin, ConfigError, lint, load_project
 from okr_pipeline.config.models import IncreaseKeyResult, SqlSource
 
 DB_URL = "postgresql://okr:s3cret-pass@db.example.com:5432/app"
@@ -56,7 +56,8 @@ def test_valid_project_loads_into_models(project_dir: Path) -> None:
         "nps", date(2026, 10, 7), 42.0, 0.8, "survey of 120 customers"
     )
     assert project.checkins[2] == Checkin("mrr", date(2026, 10, 7), None, 0.7, "on pace")
-    # The bearer token written in events.yaml is a secret.
+    # The bearer token, from ${OKR_TEST_EVENTS_TOKEN} in a flow mapping, is a secret.
+    assert project.sources["events"].auth.token == "abcd1234"
     assert project.secrets == frozenset({"abcd1234"})
 
 
@@ -91,14 +92,52 @@ def test_env_values_are_substituted_and_kept_as_secrets(
     }
 
 
-def test_sql_url_password_written_in_the_file_is_a_secret(project_dir: Path) -> None:
+def test_sql_url_password_written_in_the_file_is_a_secret_and_a_warning(
+    project_dir: Path,
+) -> None:
     edit(
         project_dir,
         "metric_sources/app_db.yaml",
         "sqlite:///data/app.db",
         "mysql+pymysql://okr:p%40ss%2Fword@db/app",
     )
-    assert "p@ss/word" in load_project(project_dir).secrets
+    project = load_project(project_dir)
+    assert "p@ss/word" in project.secrets
+    assert [str(warning) for warning in lint(project)] == [
+        "metric_sources/app_db.yaml: source app_db: url: holds a password: "
+        "put the URL in an environment variable"
+    ]
+
+
+def test_env_references_work_inside_a_yaml_flow_mapping(project_dir: Path) -> None:
+    # `{` ends a plain scalar in a flow mapping, so `${X}` there must still parse (SPEC 2)
+    edit(
+        project_dir,
+        "metric_sources/events.yaml",
+        "auth:\n  type: bearer\n  token: ${OKR_TEST_EVENTS_TOKEN}",
+        "auth: {type: bearer, token: ${OKR_TEST_EVENTS_TOKEN}}",
+    )
+    assert load_project(project_dir).sources["events"].auth.token == "abcd1234"
+
+
+def test_a_token_written_in_the_file_is_a_warning(project_dir: Path) -> None:
+    edit(project_dir, "metric_sources/events.yaml", "${OKR_TEST_EVENTS_TOKEN}", "abcd1234")
+    assert [str(warning) for warning in lint(load_project(project_dir))] == [
+        "metric_sources/events.yaml: source events: auth.token: "
+        "write secrets as ${ENV_VAR}, never into the file"
+    ]
+
+
+def test_a_config_error_never_shows_an_env_value(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKR_TEST_BAD_URL", "not-a-url-Zebra-s3cret")
+    edit(project_dir, "metric_sources/app_db.yaml", "sqlite:///data/app.db", "${OKR_TEST_BAD_URL}")
+    with pytest.raises(ConfigError) as raised:
+        load_project(project_dir)
+    text = str(raised.value)
+    assert "Zebra" not in text
+    assert "metric_sources/app_db.yaml: source app_db: url:" in text
 
 
 def test_short_env_values_are_not_secrets(
