@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -21,7 +22,6 @@ STATUS_STYLES = {
     "no_data": "dim",
     "not_started": "dim",
 }
-COLUMNS = ["objective", "kr", "current", "target", "score", "expected", "status", "data"]
 MACHINE_COLUMNS = [
     "as_of", "cycle_id", "objective_id", "kr_id", "title", "owner", "team", "current_value",
     "target", "score", "expected", "status", "data_status", "data_message",
@@ -54,22 +54,27 @@ def _fraction(value) -> str:
 def render(
     krs: pd.DataFrame, objectives: pd.DataFrame, filtered: bool = False, out: TextIO | None = None
 ) -> None:
-    """One table: each objective with its score, then its key results; fits 80 columns.
+    """Per cycle, each objective with its roll-up, then its key results; fits 80 columns.
 
-    With a team or owner filter, objectives with none of the shown key results are left out.
+    Colour only on a terminal (rich decides). With a team or owner filter, objectives with
+    none of the shown key results are left out.
     """
-    console = Console(file=out or sys.stdout, width=None if out is None else 100)
+    console = Console(file=out or sys.stdout)
     as_of = krs["as_of"].iloc[0] if len(krs) else None
     table = Table(
-        title=f"OKR scoreboard as of {as_of}", title_justify="left", expand=False, pad_edge=False
+        title=f"OKR scoreboard as of {as_of}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
     )
-    for name, justify in zip(
-        COLUMNS, ("left", "left", "right", "right", "right", "right", "left", "left"), strict=True
-    ):
-        table.add_column(
-            name, justify=justify, overflow="fold" if name in ("objective", "kr") else "ellipsis"
-        )
+    table.add_column("objective / key result", ratio=1, min_width=20, overflow="ellipsis")
+    for name in ("current", "target", "score", "expected"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("data", no_wrap=True)
     ordered = objectives.sort_values(["cycle_id", "team", "objective_id"], na_position="first")
+    cycle = None
     for objective in ordered.itertuples(index=False):
         own = krs[
             (krs["cycle_id"] == objective.cycle_id)
@@ -77,16 +82,19 @@ def render(
         ]
         if own.empty and filtered:
             continue
+        if objective.cycle_id != cycle:
+            cycle = objective.cycle_id
+            table.add_row(Text(f"cycle {cycle}", style="bold underline"), end_section=False)
         table.add_row(
-            Text(f"{objective.cycle_id} {objective.objective_id}", style="bold"),
-            "", "", "",
-            _fraction(objective.score), _fraction(objective.expected),
-            Text(objective.status, style=STATUS_STYLES.get(objective.status, "")), "",
+            Text(objective.objective_id, style="bold", no_wrap=True, overflow="ellipsis"),
+            "", "", _fraction(objective.score), _fraction(objective.expected),
+            Text(objective.status, style=STATUS_STYLES.get(objective.status, "")),
         )  # fmt: skip
         for kr in own.itertuples(index=False):
             data = "" if kr.data_status == "ok" else kr.data_status
             table.add_row(
-                "", kr.kr_id, _number(kr.current_value), _number(kr.target),
+                Text(f"  {kr.kr_id}", no_wrap=True, overflow="ellipsis"),
+                _number(kr.current_value), _number(kr.target),
                 _fraction(kr.score), _fraction(kr.expected),
                 Text(kr.status, style=STATUS_STYLES.get(kr.status, "")),
                 Text(data, style="red" if data else ""),
