@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 
 import dagster as dg
 import pytest
+import requests
 
 
 def services_required() -> bool:
@@ -66,3 +71,55 @@ def postgres_url():
 @pytest.fixture
 def mariadb_url():
     yield from _fresh_database("mariadb")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory):
+    """A throw-away Prometheus on a free loopback port, scraping itself every second."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        skip_or_fail("prometheus binary not installed (Debian: apt-get install prometheus)")
+    home = tmp_path_factory.mktemp("prometheus")
+    port = free_port()
+    config = home / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "scrape_configs:\n"
+        f"  - {{job_name: self, static_configs: [{{targets: ['127.0.0.1:{port}']}}]}}\n"
+    )
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(home / "prometheus.log").open("w"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = requests.get(
+                    f"{url}/api/v1/query", params={"query": 'up{job="self"}'}, timeout=1
+                ).json()
+                if answer["data"]["result"]:
+                    break
+            except (requests.RequestException, ValueError, KeyError):
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                log = (home / "prometheus.log").read_text()[-2000:]
+                pytest.fail(f"prometheus did not scrape itself within 30 s:\n{log}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

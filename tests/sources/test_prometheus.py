@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import requests
 from werkzeug import Request, Response
 
-from .conftest_http import error, fetch, free_port, values, window, write_project
+from .conftest_http import error, fetch, values, window, write_project
 
 SOURCE = """\
 name: prom
@@ -111,55 +107,6 @@ def test_more_than_one_series_asks_for_an_aggregation(httpserver, tmp_path):
 
 
 # ---------------------------------------------------------------- a real Prometheus
-
-
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory):
-    """A throw-away Prometheus on a free loopback port, scraping itself every second."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        reason = "prometheus binary not installed (Debian: apt-get install prometheus)"
-        if os.environ.get("OKR_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason} (OKR_REQUIRE_SERVICES=1)")
-        pytest.skip(reason)
-    home = tmp_path_factory.mktemp("prometheus")
-    port = free_port()
-    config = home / "prometheus.yml"
-    config.write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        "scrape_configs:\n"
-        f"  - {{job_name: self, static_configs: [{{targets: ['127.0.0.1:{port}']}}]}}\n"
-    )
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(home / "prometheus.log").open("w"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                answer = requests.get(
-                    f"{url}/api/v1/query", params={"query": 'up{job="self"}'}, timeout=1
-                ).json()
-                if answer["data"]["result"]:
-                    break
-            except (requests.RequestException, ValueError, KeyError):
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                log = (home / "prometheus.log").read_text()[-2000:]
-                pytest.fail(f"prometheus did not scrape itself within 30 s:\n{log}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.mark.services
