@@ -18,9 +18,9 @@ from okr_pipeline import warehouse
 from okr_pipeline.config import Project
 from okr_pipeline.scoring import ScoreTables, frames_from_project, score
 from okr_pipeline.sources import FetchWindow, SourceFetch, connector_for
+from okr_pipeline.validation import CHECK_COLUMNS, rejected_metrics, validate_series
 
 MAX_PARALLEL_SOURCES = 8
-CHECK_COLUMNS = ["as_of", "metric_id", "check", "success", "observed", "message"]
 
 
 def today_in(timezone: str) -> date:
@@ -70,8 +70,6 @@ def validate_fetches(
     project: Project, fetches: dict[str, SourceFetch], as_of: date
 ) -> pd.DataFrame:
     """Run every metric's `checks:` over all fetched series at once (SPEC 2)."""
-    from okr_pipeline.validation import validate_series
-
     series, checks = {}, {}
     for name, fetch in fetches.items():
         by_name = {f"{name}.{metric.name}": metric for metric in project.sources[name].metrics}
@@ -160,10 +158,7 @@ def publish(
     checks: pd.DataFrame,
 ) -> RunOutcome:
     """Score on stored history plus this run's accepted data, and write it all in one go."""
-    rejected = (
-        set(checks.loc[~checks["success"].astype(bool), "metric_id"]) if len(checks) else set()
-    )
-    accepted = list(_accepted(fetches, rejected))
+    accepted = list(_accepted(fetches, rejected_metrics(checks)))
     runs = source_runs_frame(fetches, as_of)
     with warehouse.publishing(engine) as publication:
         values = merge_values(publication.read_values(), accepted)

@@ -16,6 +16,7 @@ from okr_pipeline.config import Project
 from okr_pipeline.notify import notify
 from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
 from okr_pipeline.sources import SourceFetch
+from okr_pipeline.validation import CHECK_COLUMNS
 
 OWNERS = ["team:data-engineering"]
 TABLES = {
@@ -162,7 +163,7 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
         as_of = date.fromisoformat(context.partition_key)
         fetches = {name: result.fetch for name, result in sources.items()}
         checks = pd.concat([result.checks for result in sources.values()], ignore_index=True)
-        checks = checks if len(checks) else pd.DataFrame(columns=runs.CHECK_COLUMNS)
+        checks = checks if len(checks) else pd.DataFrame(columns=CHECK_COLUMNS)
         outcome = runs.publish(warehouse.engine(), project, as_of, fetches, checks)
         notify_problems = notify(project, warehouse.engine(), as_of)
         for problem in notify_problems:
