@@ -97,21 +97,32 @@ def data_problems(fetches: dict[str, SourceFetch], checks: pd.DataFrame) -> pd.D
     return pd.DataFrame(rows, columns=["metric_id", "data_status", "data_message"])
 
 
-def source_runs_frame(fetches: dict[str, SourceFetch], as_of: date) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
+def source_runs_frame(
+    fetches: dict[str, SourceFetch], problems: pd.DataFrame, as_of: date
+) -> pd.DataFrame:
+    """One row per source. A source that answered keeps status `ok` even when a metric's data
+    was rejected by a check; its message then says which metric was rejected and why."""
+    rejected = problems[problems["data_status"] == "invalid"]
+    rows = []
+    for name, fetch in sorted(fetches.items()):
+        ids = {metric.metric_id for metric in fetch.metrics}
+        notes = [fetch.message] if fetch.message else []
+        notes += [
+            f"{row.metric_id}: rejected, {row.data_message}"
+            for row in rejected.itertuples()
+            if row.metric_id in ids
+        ]
+        rows.append(
             {
                 "as_of": as_of,
                 "source": name,
                 "status": fetch.status,
                 "rows": fetch.rows,
                 "seconds": round(fetch.seconds, 3),
-                "message": fetch.message or None,
+                "message": "; ".join(notes) or None,
             }
-            for name, fetch in sorted(fetches.items())
-        ],
-        columns=["as_of", "source", "status", "rows", "seconds", "message"],
-    )
+        )
+    return pd.DataFrame(rows, columns=["as_of", "source", "status", "rows", "seconds", "message"])
 
 
 @dataclass
@@ -159,10 +170,11 @@ def publish(
 ) -> RunOutcome:
     """Score on stored history plus this run's accepted data, and write it all in one go."""
     accepted = list(_accepted(fetches, rejected_metrics(checks)))
-    runs = source_runs_frame(fetches, as_of)
+    problems = data_problems(fetches, checks)
+    runs = source_runs_frame(fetches, problems, as_of)
     with warehouse.publishing(engine) as publication:
         values = merge_values(publication.read_values(), accepted)
-        tables = score(frames_from_project(project), values, data_problems(fetches, checks), as_of)
+        tables = score(frames_from_project(project), values, problems, as_of)
         for source, metric, start, end in accepted:
             publication.replace_values(metric.metric_id, source, start, end, metric.series)
         publication.replace_day(warehouse.metric_checks, as_of, checks.assign(as_of=as_of))
