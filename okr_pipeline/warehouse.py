@@ -179,7 +179,13 @@ def read_table(engine: sa.Engine, table: sa.Table, as_of: date | None = None) ->
         query = query.where(table.c.as_of == as_of)
     with engine.connect() as connection:
         rows = connection.execute(query).fetchall()
-    return pd.DataFrame(rows, columns=[column.name for column in table.columns])
+    frame = pd.DataFrame(rows, columns=[column.name for column in table.columns])
+    for column in table.columns:
+        if isinstance(column.type, sa.String):  # None for null text, not NaN
+            frame[column.name] = (
+                frame[column.name].astype(object).where(frame[column.name].notna(), None)
+            )
+    return frame
 
 
 def latest_as_of(engine: sa.Engine) -> date | None:

@@ -185,3 +185,58 @@ def test_a_later_source_failure_keeps_the_last_good_values(project, tmp_path, da
     assert mrr.data_message == "file not found: finance.csv"
     values = warehouse.read_table(engine, warehouse.metric_values)
     assert (values["metric_id"] == "finance.mrr").sum() == 3  # nothing was deleted
+
+
+def test_a_key_result_and_an_objective_field_by_field(project, tmp_path, dagster_instance):
+    engine = run_day(project, f"sqlite:///{tmp_path / 'wh.db'}", dagster_instance)
+    krs = warehouse.read_table(engine, warehouse.kr_scores, AS_OF).set_index("kr_id")
+    # Forecast: least squares through (day since Oct 1, value) = (0, 100), (14, 130), (31, 150):
+    # mean x = 15, mean y = 380 / 3; Sxx = 225 + 1 + 256 = 482;
+    # Sxy = (-15)(-80/3) + (-1)(10/3) + (16)(70/3) = 770; at Dec 31 (x = 91):
+    # 380 / 3 + 770 / 482 * (91 - 15) = 248.0775..., so forecast progress clamps to 1
+    assert krs.loc["mrr"].to_dict() == {
+        "as_of": AS_OF,
+        "cycle_id": "2026-Q4",
+        "objective_id": "grow",
+        "title": "MRR from 100 to 200",
+        "owner": "ana@example.com",  # the objective's, since the KR names none
+        "team": "growth",
+        "type": "increase",
+        "metric_id": "finance.mrr",
+        "unit": "EUR",
+        "baseline": 100.0,
+        "target": 200.0,
+        "current_value": 150.0,
+        "attainment": pytest.approx(0.5),
+        "progress": pytest.approx(0.5),
+        "score": 0.5,
+        "grade_band": "yellow",
+        "expected": pytest.approx(41 / 92),
+        "status": "on_track",
+        "data_status": "ok",
+        "data_message": None,
+        "last_observed_ts": date(2026, 11, 1),
+        "forecast_value": pytest.approx(380 / 3 + 770 / 482 * 76),
+        "forecast_progress": 1.0,
+        "weight": 1.0,
+        "confidence": None,
+        "checkin_note": None,
+    }
+    objectives = warehouse.read_table(engine, warehouse.objective_scores, AS_OF)
+    grow = objectives.set_index("objective_id").loc["grow"].to_dict()
+    assert grow == {
+        "as_of": AS_OF,
+        "cycle_id": "2026-Q4",
+        "parent_id": None,
+        "title": "Grow revenue",
+        "owner": "ana@example.com",
+        "team": "growth",
+        "theme": "growth",
+        "kind": "aspirational",
+        "score": pytest.approx((0.5 + 0.43) / 2),  # 0.465
+        "grade_band": "yellow",  # 0.4 <= 0.465 < 0.7
+        "expected": pytest.approx(41 / 92),  # both KRs expect 41 / 92
+        "status": "on_track",
+        "success": False,  # aspirational: needs 0.7
+        "kr_count": 2,
+    }
