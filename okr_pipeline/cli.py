@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from datetime import date, timedelta
@@ -277,6 +278,8 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    # What a run's log warnings say, its summary says once; errors still reach stderr.
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     return COMMANDS[args.command](args)
 

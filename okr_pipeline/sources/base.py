@@ -101,11 +101,23 @@ class SourceFetch:
 
     @property
     def message(self) -> str:
-        errors = [f"{m.metric_id}: {m.error}" for m in self.metrics if m.error]
-        if errors:
-            return "; ".join(errors)
+        """Each distinct error once, after the metrics it hit (`all 5 metrics` when all)."""
+        by_error: dict[str, list[str]] = {}
+        for metric in self.metrics:
+            if metric.error:
+                by_error.setdefault(metric.error, []).append(metric.metric_id)
+        if by_error:
+            return "; ".join(
+                f"{_which(ids, len(self.metrics))}: {error}" for error, ids in by_error.items()
+            )
         skipped = sorted({m.skipped for m in self.metrics if m.skipped})
         return "; ".join(f"skipped: {reason}" for reason in skipped)
+
+
+def _which(metric_ids: list[str], total: int) -> str:
+    return (
+        f"all {total} metrics" if total > 1 and len(metric_ids) == total else ", ".join(metric_ids)
+    )
 
 
 def with_retries(action: Callable[[], T], retries: int, base_delay: float = 0.5) -> T:
