@@ -24,7 +24,17 @@ from okr_pipeline.orchestration import WAREHOUSE_ENV, build_definitions, materia
 
 SOURCE_PASSWORD = "S3cr3t-Zebra-42"
 WAREHOUSE_PASSWORD = "W4rehouse-Okapi-77"
-PASSWORDS = (SOURCE_PASSWORD, WAREHOUSE_PASSWORD)
+REST_TOKEN = "tok-Narwhal-9001"
+PASSWORDS = (SOURCE_PASSWORD, WAREHOUSE_PASSWORD, REST_TOKEN)
+REST_SOURCE = """
+name: events
+kind: rest
+base_url: http://127.0.0.1:1/api
+auth: {type: query, name: api_key, value: ${OKR_TEST_EVENTS_TOKEN}}
+retries: 0
+metrics:
+  - {name: count, request: {path: /count}, records: "$.data[*]", ts: day}
+"""
 DEAD_SOURCES = {  # source name -> (environment variable, URL, key result)
     "billing": (
         "OKR_TEST_BILLING_URL",
@@ -65,9 +75,11 @@ KEY_RESULT = """      - {{id: {kr}, title: 50 {kr}, metric: {name}.count, type: 
 
 
 def write_secret_project(root: Path) -> Path:
-    """The pipeline test's project plus the three dead sources and a KR on each."""
+    """The pipeline test's project plus the three dead SQL sources, a dead REST source whose
+    token travels as a query parameter, and a KR on each."""
     project = write_project(root)
-    okrs = OKRS + OBJECTIVE
+    (project / "metric_sources" / "events.yaml").write_text(REST_SOURCE)
+    okrs = OKRS + OBJECTIVE + KEY_RESULT.format(kr="events", name="events")
     for name, (variable, _, kr) in DEAD_SOURCES.items():
         source = SOURCE_FILE.format(name=name, variable=variable)
         (project / "metric_sources" / f"{name}.yaml").write_text(source)
@@ -77,7 +89,8 @@ def write_secret_project(root: Path) -> Path:
 
 
 def source_environment() -> dict[str, str]:
-    return {variable: url for variable, url, _ in DEAD_SOURCES.values()}
+    urls = {variable: url for variable, url, _ in DEAD_SOURCES.values()}
+    return {**urls, "OKR_TEST_EVENTS_TOKEN": REST_TOKEN}
 
 
 def with_password(url: str) -> str:
@@ -140,6 +153,17 @@ def test_run_prints_and_stores_no_password(project, postgres_url):
         assert (krs.loc[kr, "status"], krs.loc[kr, "data_status"]) == ("no_data", "source_error")
         assert krs.loc[kr, "data_message"]  # a reason is given
     assert krs.loc["mrr", "current_value"] == 150  # the live sources still scored
+    assert runs.loc["events", "message"].startswith("events.count: GET 127.0.0.1:1/api/count: ")
+    assert krs.loc["events", "data_status"] == "source_error"
+
+    report = project / "report.html"
+    result = run_command(
+        project, "report", "--out", str(report), "--warehouse", url, env=source_environment()
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = report.read_text()
+    assert "events.count: GET 127.0.0.1:1/api/count" in html  # the failure is shown...
+    assert leaks(html + result.stdout + result.stderr) == []  # ...without a secret
 
 
 @pytest.mark.parametrize("failure", ["dead warehouse", "unparsable source URL"])
@@ -207,5 +231,6 @@ def test_dagster_event_log_and_run_records_hold_no_password(
     engine.dispose()
     assert set(scores.loc[scores["data_status"] == "source_error", "kr_id"]) == {
         "deals",
+        "events",
         *(kr for _, _, kr in DEAD_SOURCES.values()),
     }
