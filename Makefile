@@ -1,4 +1,4 @@
-# Two commands: `make demo` and `make test`. Both set up the virtualenv first.
+# `make demo`, `make test` and `make bench`. Each sets up the virtualenv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ DEMO_DATE ?= 2026-11-20
 DEMO_START ?= 2026-10-01
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint clean
+.PHONY: demo test bench setup lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check okr_pipeline tests definitions.py
 	$(BIN)/python -m pytest -n 2 -q
+
+# Every benchmark: one line per figure (figure | floor measured beside it | ratio | target).
+# sql_source.py needs the PostgreSQL server at 127.0.0.1:5432; report.py needs Chromium.
+BENCHMARKS := scoring rest_sources sql_source cli_startup backfill gx_calls validation rest_pages report
+bench: $(STAMP)
+	@for name in $(BENCHMARKS); do echo "== benchmarks/$$name.py"; $(BIN)/python benchmarks/$$name.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .okr .pytest_cache
