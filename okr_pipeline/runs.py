@@ -20,7 +20,7 @@ from okr_pipeline.scoring import ScoreTables, frames_from_project, score
 from okr_pipeline.sources import FetchWindow, SourceFetch, connector_for
 from okr_pipeline.validation import CHECK_COLUMNS, rejected_metrics, validate_series
 
-MAX_PARALLEL_SOURCES = 8
+MAX_PARALLEL_SOURCES = 16
 
 
 def today_in(timezone: str) -> date:
