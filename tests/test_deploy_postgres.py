@@ -6,6 +6,7 @@ Skips without a server at 127.0.0.1:5432 (fails under OKR_REQUIRE_SERVICES=1).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -31,7 +32,11 @@ def nightly_job():
 @pytest.fixture
 def postgres_instance(postgres_url, tmp_path, monkeypatch):
     """A DagsterInstance from deploy/dagster.yaml, on the fresh database of `postgres_url`."""
-    pytest.importorskip("dagster_postgres")
+    if importlib.util.find_spec("dagster_postgres") is None:
+        # imported here: the multiprocess executor re-imports this module in child processes
+        from conftest import skip_or_fail
+
+        skip_or_fail("dagster-postgres is not installed (make test installs it)")
     url = sa.engine.make_url(postgres_url)
     monkeypatch.setenv("DAGSTER_PG_HOST", url.host)
     monkeypatch.setenv("DAGSTER_PG_PORT", str(url.port))
