@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import TextIO
 
@@ -12,6 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from okr_pipeline.formatting import format_number
 
 STATUS_STYLES = {
     "achieved": "bold green",
@@ -34,17 +35,6 @@ def filter_scores(krs: pd.DataFrame, team: str | None, owner: str | None) -> pd.
     if owner:
         krs = krs[krs["owner"] == owner]
     return krs
-
-
-def _number(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    magnitude = abs(value)
-    if magnitude >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
-    if magnitude >= 10_000:
-        return f"{value / 1_000:.0f}k"
-    return f"{value:.4g}"
 
 
 def _fraction(value) -> str:
@@ -94,7 +84,7 @@ def render(
             data = "" if kr.data_status == "ok" else kr.data_status
             table.add_row(
                 Text(f"  {kr.kr_id}", no_wrap=True, overflow="ellipsis"),
-                _number(kr.current_value), _number(kr.target),
+                format_number(kr.current_value), format_number(kr.target),
                 _fraction(kr.score), _fraction(kr.expected),
                 Text(kr.status, style=STATUS_STYLES.get(kr.status, "")),
                 Text(data, style="red" if data else ""),

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from okr_pipeline import warehouse
 from okr_pipeline.config import Project, load_project
+from okr_pipeline.formatting import format_number
 from okr_pipeline.report import ReportError, risk_reasons, write_report
-from okr_pipeline.report.charts import Trend, format_number, nice_ticks, pace_points, trend_chart
+from okr_pipeline.report.charts import Trend, nice_ticks, pace_points, trend_chart
 from okr_pipeline.scoring import frames_from_project, score
 
 AS_OF = date(2026, 11, 10)

@@ -22,7 +22,8 @@ from markupsafe import Markup
 
 from okr_pipeline import warehouse
 from okr_pipeline.config import Project
-from okr_pipeline.report.charts import Trend, format_number, pace_points, trend_chart
+from okr_pipeline.formatting import format_number
+from okr_pipeline.report.charts import Trend, pace_points, trend_chart
 
 HERE = Path(__file__).parent
 STATUS_ORDER = ("missed", "off_track", "at_risk", "no_data", "not_started", "on_track", "achieved")

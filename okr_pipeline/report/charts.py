@@ -15,6 +15,8 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
+from okr_pipeline.formatting import format_number, is_number
+
 WIDTH, HEIGHT = 320, 128
 LEFT, RIGHT, TOP, BOTTOM = 40, 10, 8, 18
 LINEAR_TYPES = ("increase", "decrease")
@@ -37,10 +39,6 @@ class Trend:
     forecast: float | None = None
 
 
-def _finite(value: float | None) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
 def pace_points(
     kr_type: str,
     baseline: float | None,
@@ -57,24 +55,10 @@ def pace_points(
         baseline = 0.0
     elif kr_type not in LINEAR_TYPES:
         return ()
-    if not (_finite(baseline) and _finite(target)):
+    if not (is_number(baseline) and is_number(target)):
         return ()
     inside = sorted((day, value) for day, value in checkpoints if start <= day < end)
     return ((start - timedelta(1), float(baseline)), *inside, (end, float(target)))
-
-
-def format_number(value: float | None) -> str:
-    """Short, readable numbers: 1.2M, 150k, 99.5, 0.42; an en dash for no value."""
-    if not _finite(value):
-        return "–"
-    magnitude = abs(value)
-    if magnitude >= 1_000_000:
-        return f"{value / 1_000_000:.3g}M"
-    if magnitude >= 10_000:
-        return f"{value / 1_000:.3g}k"
-    if magnitude >= 100 or value == int(value):
-        return f"{value:.0f}"
-    return f"{value:.3g}"
 
 
 def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
@@ -122,7 +106,7 @@ def trend_chart(trend: Trend, label: str = "") -> Markup:
 
     values = [value for _, value in trend.history]
     values += [value for _, value in trend.pace]
-    values += [v for v in (trend.target, trend.forecast) if _finite(v)]
+    values += [v for v in (trend.target, trend.forecast) if is_number(v)]
     values += list(trend.band or ())
     ticks = nice_ticks(min(values), max(values)) if values else [0.0, 1.0]
     y_low, y_high = ticks[0], ticks[-1]
@@ -154,7 +138,7 @@ def trend_chart(trend: Trend, label: str = "") -> Markup:
             f'<rect class="band" x="{LEFT}" y="{y(high):.1f}" width="{plot_w}" '
             f'height="{max(y(low) - y(high), 1):.1f}"/>'
         )
-    if _finite(trend.target):
+    if is_number(trend.target):
         parts.append(
             f'<line class="target" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
             f'y1="{y(trend.target):.1f}" y2="{y(trend.target):.1f}"/>'
@@ -168,7 +152,7 @@ def trend_chart(trend: Trend, label: str = "") -> Markup:
         )
     if trend.history:
         last_day, last_value = trend.history[-1]
-        if _finite(trend.forecast) and last_day < trend.end:
+        if is_number(trend.forecast) and last_day < trend.end:
             parts.append(
                 f'<line class="forecast" x1="{x(last_day):.1f}" y1="{y(last_value):.1f}" '
                 f'x2="{x(trend.end):.1f}" y2="{y(trend.forecast):.1f}"/>'

@@ -1,0 +1,23 @@
+"""Numbers as people read them, the same in the terminal scoreboard and the HTML report."""
+
+from __future__ import annotations
+
+import math
+
+
+def is_number(value: float | None) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def format_number(value: float | None) -> str:
+    """Short, readable numbers: 1.2M, 150k, 99.5, 0.42; an en dash for no value."""
+    if not is_number(value):
+        return "–"
+    magnitude = abs(value)
+    if magnitude >= 1_000_000:
+        return f"{value / 1_000_000:.3g}M"
+    if magnitude >= 10_000:
+        return f"{value / 1_000:.3g}k"
+    if magnitude >= 100 or value == int(value):
+        return f"{value:.0f}"
+    return f"{value:.3g}"
