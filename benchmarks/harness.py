@@ -13,9 +13,11 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,3 +121,28 @@ def synthetic_project(root: Path, krs: int, metrics: int, seed: int = 7) -> Path
         out.append("    ]}")
     (root / "okrs" / "2026-q3.yaml").write_text("\n".join(out) + "\n")
     return root
+
+
+def serve_json(answer: Callable[[str], bytes]) -> ThreadingHTTPServer:
+    """A keep-alive loopback server answering every GET with the JSON body `answer(path)`
+    returns, one thread per request; stop it with `.shutdown()`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else headers and body wait on a 40 ms delayed ACK
+
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            body = answer(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

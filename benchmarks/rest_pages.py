@@ -17,16 +17,17 @@ import statistics
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import serve_json  # noqa: E402
 
 from okr_pipeline.config import load_project  # noqa: E402
 from okr_pipeline.sources import FetchWindow, connector_for  # noqa: E402
@@ -41,26 +42,9 @@ def serve(pages: int, records: int) -> ThreadingHTTPServer:
         following = str(page + 1) if page + 1 < pages else None
         data = [{"ts": day, "value": n} for n in range(records)]
         bodies.append(json.dumps({"data": data, "next_cursor": following}).encode())
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # else headers and body wait on a 40 ms delayed ACK
-
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-            page = int(parse_qs(urlsplit(self.path).query).get("cursor", ["0"])[0])
-            body = bodies[page]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_json(
+        lambda path: bodies[int(parse_qs(urlsplit(path).query).get("cursor", ["0"])[0])]
+    )
 
 
 def main() -> None:

@@ -14,16 +14,15 @@ import argparse
 import json
 import sys
 import tempfile
-import threading
 import time
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import figure, median_seconds  # noqa: E402
+from harness import figure, median_seconds, serve_json  # noqa: E402
 
 from okr_pipeline import runs  # noqa: E402
 from okr_pipeline.config import load_project  # noqa: E402
@@ -36,25 +35,11 @@ def serve(delay: float) -> ThreadingHTTPServer:
     records = [{"ts": (AS_OF - timedelta(n)).isoformat(), "value": n} for n in range(30)]
     body = json.dumps({"data": records}).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
+    def answer(_path: str) -> bytes:
+        time.sleep(delay)
+        return body
 
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-            time.sleep(delay)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_json(answer)
 
 
 def project_with(sources: int, base: str):
