@@ -190,15 +190,22 @@ def test_a_failing_run_says_why_without_the_password(failure, project, tmp_path)
             assert leaks(warehouse_text(url)) == []
 
 
+@pytest.mark.parametrize("passed_as", ["environment", "argument"])
 def test_dagster_event_log_and_run_records_hold_no_password(
-    project, postgres_url, dagster_instance, monkeypatch, caplog
+    passed_as, project, postgres_url, dagster_instance, monkeypatch, caplog
 ):
-    """Through the real Definitions: the warehouse URL as $OKR_WAREHOUSE_URL (an EnvVar, the
-    way the CLI and `dagster dev` pass it), the sources' URLs through ${ENV} in their YAML."""
+    """Through the real Definitions: the warehouse URL as $OKR_WAREHOUSE_URL (the way the CLI
+    and `dagster dev` pass it) or as an argument of build_definitions; the sources' URLs
+    through ${ENV} in their YAML."""
     for variable, url in source_environment().items():
         monkeypatch.setenv(variable, url)
-    monkeypatch.setenv(WAREHOUSE_ENV, with_password(postgres_url))
-    result = materialize_day(build_definitions(project), AS_OF, dagster_instance)
+    if passed_as == "environment":
+        monkeypatch.setenv(WAREHOUSE_ENV, with_password(postgres_url))
+        defs = build_definitions(project)
+    else:
+        monkeypatch.delenv(WAREHOUSE_ENV, raising=False)  # restored after the test
+        defs = build_definitions(project, with_password(postgres_url))
+    result = materialize_day(defs, AS_OF, dagster_instance)
     assert result.success
 
     run = dagster_instance.get_run_by_id(result.run_id)

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import sqlalchemy as sa
 
 from okr_pipeline import warehouse
 from okr_pipeline.config import load_project
@@ -28,10 +29,14 @@ def as_of_partitions(project) -> dg.DailyPartitionsDefinition:
 
 def build_definitions(project_dir: str | Path, warehouse_url: str | None = None) -> dg.Definitions:
     """Everything Dagster needs for one project; the warehouse URL defaults to
-    $OKR_WAREHOUSE_URL (passed as an EnvVar, so its password is never shown), else SQLite."""
+    $OKR_WAREHOUSE_URL, else SQLite. A URL holding a password always reaches Dagster as
+    `EnvVar("OKR_WAREHOUSE_URL")`, so run config and job snapshots show the name only."""
     project_dir = str(Path(project_dir).resolve())
     project = load_project(project_dir)
     partitions = as_of_partitions(project)
+    if warehouse_url is not None and sa.engine.make_url(warehouse_url).password:
+        os.environ[WAREHOUSE_ENV] = warehouse_url
+        warehouse_url = None
     if warehouse_url is None:
         warehouse_url = (
             dg.EnvVar(WAREHOUSE_ENV)
