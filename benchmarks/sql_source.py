@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/sql_source.py [--rows 10000000] [--runs 5]
 
 The events are generated server side (`INSERT ... SELECT generate_series`, deterministic:
-event n lands at a fixed offset in the quarter) into the database `okr_bench`, which is kept
-between runs and rebuilt only when its row count differs. The metric counts one day's events
+event n lands at a fixed offset in the quarter) into the database `okr_bench`, which is dropped
+at the end (`--keep` keeps it for the next run, which reuses it if its row count matches).
+The metric counts one day's events
 (`date(created_at), count(*) ... GROUP BY 1`) over a quarter, so the database aggregates and
 92 rows cross the wire. The figure is one `connector_for(...).fetch(window)`, from a fresh
 engine as a run does; the floor is `psycopg.connect` + the same statement + `fetchall`.
@@ -73,7 +74,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep okr_bench for the next run")
     options = parser.parse_args()
+    try:
+        measure(options)
+    finally:
+        if not options.keep:
+            with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def measure(options: argparse.Namespace) -> None:
 
     loaded = ensure_events(options.rows)
     if loaded:
