@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -104,7 +104,6 @@ warehouse_lock = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("runs", sa.Integer, nullable=False),
 )
-SCORE_TABLES = (metric_checks, kr_scores, objective_scores, source_runs)
 
 
 def default_url(project_dir: Path) -> str:
@@ -245,7 +244,3 @@ def publishing(engine: sa.Engine) -> Iterator[Publication]:
     with engine.begin() as connection:
         connection.execute(warehouse_lock.update().values(runs=warehouse_lock.c.runs + 1))
         yield Publication(connection)
-
-
-def day_after(day: date) -> date:
-    return day + timedelta(days=1)

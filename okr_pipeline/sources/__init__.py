@@ -27,16 +27,8 @@ CONNECTORS: dict[str, type[Connector]] = {
 
 
 def connector_for(source, project) -> Connector:
-    """The connector of a source's kind; a kind without one yet is a clear error per metric."""
-    connector = CONNECTORS.get(source.kind)
-    if connector is None:
-        return UnsupportedConnector(source, project)
-    return connector(source, project)
-
-
-class UnsupportedConnector(Connector):
-    def fetch_metric(self, metric, window):
-        raise SourceError(f"kind {self.source.kind!r} is not supported yet")
+    """The connector of a source's kind (the config accepts only kinds registered here)."""
+    return CONNECTORS[source.kind](source, project)
 
 
 __all__ = [

@@ -169,12 +169,6 @@ def to_series(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def empty_series() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"ts": pd.Series(dtype="datetime64[ns]"), "value": pd.Series(dtype="float64")}
-    )
-
-
 class Connector(ABC):
     """One kind of source. Subclasses implement `fetch_metric`; the loop, timing, retries,
     point-in-time skipping and redaction are here, once."""
