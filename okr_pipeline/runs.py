@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from okr_pipeline import warehouse
 from okr_pipeline.config import Project
 from okr_pipeline.scoring import ScoreTables, frames_from_project, score
+from okr_pipeline.scoring.rules import select_cycles
 from okr_pipeline.sources import FetchWindow, SourceFetch, connector_for
 from okr_pipeline.validation import CHECK_COLUMNS, rejected_metrics, validate_series
 
@@ -28,12 +30,15 @@ def today_in(timezone: str) -> date:
 
 
 def scored_cycles(project: Project, as_of: date):
-    """Cycles a run scores (SPEC 4): not archived, ended at most `grace_days` before as_of."""
-    return [
-        okrs
-        for okrs in project.cycles
-        if not okrs.cycle.archived and okrs.cycle.end >= as_of - timedelta(okrs.cycle.grace_days)
-    ]
+    """The cycles a run scores, by the same rule the scoring core applies (SPEC 4)."""
+    cycles = [okrs.cycle for okrs in project.cycles]
+    scored = select_cycles(
+        np.array([cycle.end.toordinal() for cycle in cycles]),
+        np.array([cycle.grace_days for cycle in cycles]),
+        np.array([cycle.archived for cycle in cycles], dtype=bool),
+        as_of.toordinal(),
+    )
+    return [okrs for okrs, keep in zip(project.cycles, scored, strict=True) if keep]
 
 
 def fetch_window(project: Project, as_of: date, today: date | None = None) -> FetchWindow:
