@@ -14,10 +14,8 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from okr_pipeline import PROJECT_ENV, WAREHOUSE_ENV
 from okr_pipeline.config import ConfigError, Project, lint, load_project
-
-WAREHOUSE_ENV = "OKR_WAREHOUSE_URL"
-PROJECT_ENV = "OKR_PROJECT_DIR"
 
 
 def _date(text: str) -> date:

@@ -9,14 +9,11 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from okr_pipeline import warehouse
+from okr_pipeline import PROJECT_ENV, WAREHOUSE_ENV, warehouse
 from okr_pipeline.config import load_project
 from okr_pipeline.orchestration.assets import build_score_assets, build_source_assets
 from okr_pipeline.orchestration.jobs import NIGHTLY_JOB, nightly_job, nightly_schedule
 from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
-
-WAREHOUSE_ENV = "OKR_WAREHOUSE_URL"
-PROJECT_ENV = "OKR_PROJECT_DIR"
 
 
 def as_of_partitions(project) -> dg.DailyPartitionsDefinition:
