@@ -20,7 +20,12 @@ from okr_pipeline.config import Project
 from okr_pipeline.scoring import ScoreTables, frames_from_project, score
 from okr_pipeline.scoring.rules import select_cycles
 from okr_pipeline.sources import FetchWindow, SourceFetch, connector_for
-from okr_pipeline.validation import CHECK_COLUMNS, rejected_metrics, validate_series
+from okr_pipeline.validation import (
+    CHECK_COLUMNS,
+    failed_checks,
+    rejected_metrics,
+    validate_series,
+)
 
 MAX_PARALLEL_SOURCES = 16
 
@@ -95,7 +100,7 @@ def data_problems(fetches: dict[str, SourceFetch], checks: pd.DataFrame) -> pd.D
         for metric in fetch.metrics
         if metric.error
     ]
-    failed = checks[~checks["success"].astype(bool)] if len(checks) else checks
+    failed = failed_checks(checks)
     for metric_id, group in failed.groupby("metric_id", sort=True) if len(failed) else []:
         first = group.iloc[0]
         rows.append((metric_id, "invalid", f"check {first['check']} failed: {first['message']}"))

@@ -86,11 +86,16 @@ def validate_series(
     )
 
 
+def failed_checks(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `results` (CHECK_COLUMNS) whose check failed."""
+    if results.empty:
+        return results
+    return results[~results["success"].astype(bool)]
+
+
 def rejected_metrics(results: pd.DataFrame) -> set[str]:
     """Metrics that failed any check: rejected whole for the run (SPEC 4)."""
-    if results.empty:
-        return set()
-    return set(results.loc[~results["success"].astype(bool), "metric_id"])
+    return set(failed_checks(results)["metric_id"])
 
 
 def long_frame(

@@ -16,7 +16,7 @@ from okr_pipeline.config import Project
 from okr_pipeline.notify import notify
 from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
 from okr_pipeline.sources import SourceFetch
-from okr_pipeline.validation import CHECK_COLUMNS
+from okr_pipeline.validation import CHECK_COLUMNS, failed_checks
 
 OWNERS = ["team:data-engineering"]
 TABLES = {
@@ -52,7 +52,7 @@ def _preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
 
 def _source_events(name: str, result: SourceResult):
     fetch, checks = result.fetch, result.checks
-    failed_checks = checks[~checks["success"].astype(bool)] if len(checks) else checks
+    failed = failed_checks(checks)
     yield dg.Output(
         result,
         output_name=name,
@@ -62,7 +62,7 @@ def _source_events(name: str, result: SourceResult):
             "seconds": round(fetch.seconds, 3),
             "message": fetch.message or "",
             "metrics": len(fetch.metrics),
-            "failed_checks": len(failed_checks),
+            "failed_checks": len(failed),
         },
     )
     errors = [metric.metric_id for metric in fetch.metrics if metric.error]
@@ -76,9 +76,9 @@ def _source_events(name: str, result: SourceResult):
     yield dg.AssetCheckResult(
         asset_key=source_key(name),
         check_name="data_checks",
-        passed=failed_checks.empty,
+        passed=failed.empty,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"checks": len(checks), "failed": _preview(failed_checks)},
+        metadata={"checks": len(checks), "failed": _preview(failed)},
     )
 
 

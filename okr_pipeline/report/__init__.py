@@ -24,6 +24,7 @@ from okr_pipeline import warehouse
 from okr_pipeline.config import Project
 from okr_pipeline.formatting import format_number
 from okr_pipeline.report.charts import Trend, pace_points, trend_chart
+from okr_pipeline.validation import failed_checks
 
 HERE = Path(__file__).parent
 STATUS_ORDER = ("missed", "off_track", "at_risk", "no_data", "not_started", "on_track", "achieved")
@@ -325,7 +326,7 @@ def build_context(engine: sa.Engine, project: Project, as_of: date) -> dict:
     counts = {status: 0 for status in STATUS_ORDER}
     for kr in all_krs:
         counts[kr.row["status"]] = counts.get(kr.row["status"], 0) + 1
-    failed_checks = checks[~checks["success"].astype(bool)] if len(checks) else checks
+    failed = failed_checks(checks)
     return {
         "as_of": as_of,
         "cycles": cycles,
@@ -340,7 +341,7 @@ def build_context(engine: sa.Engine, project: Project, as_of: date) -> dict:
             | {r["owner"] for r in objective_rows if r["owner"]}
         ),
         "source_runs": _records(runs),
-        "failed_checks": _records(failed_checks),
+        "failed_checks": _records(failed),
         "check_count": len(checks),
         "data_counts": {
             status: sum(kr.row["data_status"] == status for kr in all_krs) for status in DATA_ORDER
