@@ -9,7 +9,6 @@ built from numbers only, so a title can never become markup.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,7 +21,7 @@ from markupsafe import Markup
 
 from okr_pipeline import warehouse
 from okr_pipeline.config import Project
-from okr_pipeline.formatting import format_number
+from okr_pipeline.formatting import format_number, is_number
 from okr_pipeline.report.charts import Trend, pace_points, trend_chart
 from okr_pipeline.validation import failed_checks
 
@@ -124,13 +123,9 @@ class CycleView:
         return min(max(self.day / self.days, 0.0), 1.0)
 
 
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def weighted_mean(pairs: list[tuple[float | None, float]]) -> float | None:
     """Weighted mean of the parts that have a value; None when none has."""
-    known = [(value, weight) for value, weight in pairs if not _missing(value)]
+    known = [(value, weight) for value, weight in pairs if is_number(value)]
     total = sum(weight for _, weight in known)
     return sum(value * weight for value, weight in known) / total if total else None
 
@@ -150,7 +145,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _percent(value: float | None) -> str:
-    return "–" if _missing(value) else f"{value:.0%}"
+    return "–" if not is_number(value) else f"{value:.0%}"
 
 
 def condition_text(row: dict, kr_config) -> str:
@@ -188,7 +183,7 @@ def risk_reasons(row: dict, cycle_end: date, condition: str) -> list[str]:
         )
     elif status == "missed":
         reasons.append(f"cycle ended at {_percent(progress)} of the goal")
-    if not _missing(row["forecast_value"]) and status not in ("missed", "achieved"):
+    if is_number(row["forecast_value"]) and status not in ("missed", "achieved"):
         reasons.append(
             f"forecast {format_number(row['forecast_value'])} by {cycle_end:%b} {cycle_end.day} "
             f"({_percent(row['forecast_progress'])} of the goal)"
@@ -213,7 +208,7 @@ def _history(engine: sa.Engine, as_of: date, cycle_ids: list[str]) -> dict:
     history: dict[tuple[str, str], list] = defaultdict(list)
     with engine.connect() as connection:
         for cycle_id, kr_id, day, value in connection.execute(query):
-            if not _missing(value):
+            if is_number(value):
                 history[(cycle_id, kr_id)].append((day, float(value)))
     return history
 
@@ -361,8 +356,8 @@ def _environment() -> Environment:
     env.filters.update(
         num=format_number,
         percent=_percent,
-        score=lambda v: "–" if _missing(v) else f"{v:.2f}",
-        width=lambda v: 0 if _missing(v) else round(min(max(v, 0.0), 1.0) * 100, 1),
+        score=lambda v: "–" if not is_number(v) else f"{v:.2f}",
+        width=lambda v: 0 if not is_number(v) else round(min(max(v, 0.0), 1.0) * 100, 1),
         status_label=lambda s: STATUS_LABELS.get(s, s),
         data_label=lambda s: DATA_LABELS.get(s, s),
         short_date=lambda d: f"{d:%b} {d.day}",
