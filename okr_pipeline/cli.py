@@ -105,19 +105,18 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _executor(project_dir: Path):
-    """A function running the nightly job for a day; Definitions and instance are built once."""
+def _dagster(project_dir: Path):
+    """The Definitions and the instance, built once: `$DAGSTER_HOME`'s, else an ephemeral one."""
     import dagster as dg
 
-    from okr_pipeline.orchestration import build_definitions, materialize_day
+    from okr_pipeline.orchestration import build_definitions
 
-    defs = build_definitions(project_dir)
     instance = (
         dg.DagsterInstance.get()
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
-    return lambda as_of: materialize_day(defs, as_of, instance)
+    return build_definitions(project_dir), instance
 
 
 def _report_failure(result) -> None:
@@ -167,7 +166,10 @@ def cmd_run(args) -> int:
     project_dir, project = _prepare(args)
     as_of = args.date or today_in(project.settings.timezone)
     _check_range(project, as_of)
-    result = _executor(project_dir)(as_of)
+    from okr_pipeline.orchestration import materialize_day
+
+    defs, instance = _dagster(project_dir)
+    result = materialize_day(defs, as_of, instance)
     if not result.success:
         _report_failure(result)
         return 1
@@ -177,8 +179,23 @@ def cmd_run(args) -> int:
     return 0
 
 
+class _PublishedDays(logging.Handler):
+    """Moves the progress bar on as `runs.publish_days` logs each day it published."""
+
+    def __init__(self, progress, task):
+        super().__init__(logging.INFO)
+        self.progress, self.task = progress, task
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.progress.update(self.task, advance=1, description=f"published {record.args[0]}")
+
+
 def cmd_backfill(args) -> int:
+    """Run the range as runs of up to MAX_DAYS_PER_RUN days, each fetching its sources once."""
     from rich.progress import Progress
+
+    from okr_pipeline import runs
+    from okr_pipeline.orchestration import MAX_DAYS_PER_RUN, materialize_days
 
     project_dir, project = _prepare(args)
     if args.end < args.start:
@@ -186,17 +203,31 @@ def cmd_backfill(args) -> int:
         return 1
     _check_range(project, args.start)
     days = [args.start + timedelta(n) for n in range((args.end - args.start).days + 1)]
-    execute = _executor(project_dir)
+    defs, instance = _dagster(project_dir)
+    published = logging.getLogger(runs.__name__)
     with Progress(transient=False) as progress:
         task = progress.add_task("backfill", total=len(days))
-        for day in days:
-            progress.update(task, description=f"scoring {day}")
-            result = execute(day)
-            if not result.success:
-                _report_failure(result)
-                print(f"backfill stopped at {day}; dates before it are complete", file=sys.stderr)
-                return 1
-            progress.advance(task)
+        handler = _PublishedDays(progress, task)
+        published.addHandler(handler)
+        published.setLevel(logging.INFO)
+        published.propagate = False  # progress, not log lines
+        try:
+            for first in days[::MAX_DAYS_PER_RUN]:
+                last = min(first + timedelta(MAX_DAYS_PER_RUN - 1), args.end)
+                progress.update(task, description=f"fetching {first} .. {last}")
+                result = materialize_days(defs, first, last, instance)
+                if not result.success:
+                    _report_failure(result)
+                    done = int(progress.tasks[0].completed)
+                    print(
+                        f"backfill stopped after {done} of {len(days)} day(s); "
+                        "the days published are complete",
+                        file=sys.stderr,
+                    )
+                    return 1
+        finally:
+            published.removeHandler(handler)
+            published.propagate = True
     print(f"backfilled {len(days)} day(s): {args.start} .. {args.end}")
     return 0
 

@@ -1,11 +1,16 @@
-"""One run for one as-of date, without Dagster: fetch the sources, then publish the scores.
+"""Runs without Dagster: fetch the sources, then publish the scores, for one or many days.
 
-The Dagster assets are thin wrappers over these two steps, so the logic is testable and
-the CLI and a Dagster backfill produce the same tables.
+The Dagster assets are thin wrappers over these steps, so the logic is testable and the
+CLI, the nightly schedule and a Dagster backfill produce the same tables. A run of a range
+of as-of dates fetches each source once for the whole range, validates every day in a few
+Great Expectations calls, and publishes day after day, each day in its own transaction and
+with the same rows a run of that day alone would write.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,16 +22,17 @@ import sqlalchemy as sa
 
 from okr_pipeline import warehouse
 from okr_pipeline.config import Project
-from okr_pipeline.scoring import ScoreTables, frames_from_project, score
+from okr_pipeline.scoring import OkrFrames, ScoreTables, frames_from_project, score
 from okr_pipeline.scoring.rules import select_cycles
 from okr_pipeline.sources import FetchWindow, SourceFetch, connector_for
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
     failed_checks,
     rejected_metrics,
-    validate_series,
+    validate_days,
 )
 
+log = logging.getLogger(__name__)
 MAX_PARALLEL_SOURCES = 16
 
 
@@ -63,6 +69,22 @@ def fetch_window(project: Project, as_of: date, today: date | None = None) -> Fe
     )
 
 
+def fetch_windows(project: Project, days: list[date]) -> dict[date, FetchWindow]:
+    """The window a run of each day asks its sources for."""
+    today = today_in(project.settings.timezone)
+    return {day: fetch_window(project, day, today) for day in days}
+
+
+def covering(windows: dict[date, FetchWindow]) -> FetchWindow:
+    """One window holding every day's window, read as of the last day: fetched once."""
+    return FetchWindow(
+        start=min(window.start for window in windows.values()),
+        end=max(window.end for window in windows.values()),
+        as_of=max(windows),
+        today=next(iter(windows.values())).today,
+    )
+
+
 def fetch_sources(
     project: Project, names: list[str], window: FetchWindow
 ) -> dict[str, SourceFetch]:
@@ -76,20 +98,35 @@ def fetch_sources(
         return dict(zip(names, results, strict=True))
 
 
+def day_fetches(
+    fetches: dict[str, SourceFetch], windows: dict[date, FetchWindow]
+) -> Iterator[tuple[date, dict[str, SourceFetch]]]:
+    """Each day's cut of the range's fetches: what a run of that day alone would fetch."""
+    for day, window in windows.items():
+        yield day, {name: fetch.within(window) for name, fetch in fetches.items()}
+
+
 def validate_fetches(
-    project: Project, fetches: dict[str, SourceFetch], as_of: date
+    project: Project, fetches: dict[str, SourceFetch], windows: dict[date, FetchWindow]
 ) -> pd.DataFrame:
-    """Run every metric's `checks:` over all fetched series at once (SPEC 2)."""
-    series, checks = {}, {}
-    for name, fetch in fetches.items():
-        by_name = {f"{name}.{metric.name}": metric for metric in project.sources[name].metrics}
-        for metric in fetch.metrics:
-            if metric.ok:
-                series[metric.metric_id] = metric.series
-                checks[metric.metric_id] = by_name[metric.metric_id].checks
-    if not series:
+    """Run every metric's `checks:` over each day's series (SPEC 2), in as few GX calls as fit."""
+    checks = {
+        f"{source.name}.{metric.name}": metric.checks
+        for source in project.sources.values()
+        for metric in source.metrics
+    }
+    days = {
+        day: {
+            metric.metric_id: metric.series
+            for fetch in cut.values()
+            for metric in fetch.metrics
+            if metric.ok
+        }
+        for day, cut in day_fetches(fetches, windows)
+    }
+    if not any(days.values()):
         return pd.DataFrame(columns=CHECK_COLUMNS)
-    return validate_series(series, checks, as_of)
+    return validate_days(days, checks)
 
 
 def data_problems(fetches: dict[str, SourceFetch], checks: pd.DataFrame) -> pd.DataFrame:
@@ -136,66 +173,146 @@ def source_runs_frame(
 
 
 @dataclass
+class StoredValues:
+    """`metric_values` as a publication left it, with the lock count its commit set: the next
+    day of a range reuses the frame instead of reading the table, unless another run has
+    published in between."""
+
+    frame: pd.DataFrame
+    runs: int
+
+
+@dataclass
 class RunOutcome:
     as_of: date
     tables: ScoreTables
     source_runs: pd.DataFrame
     checks: pd.DataFrame
     values_written: int
+    stored: StoredValues
 
 
-def _accepted(fetches: dict[str, SourceFetch], rejected: set[str]):
-    """(source, metric fetch, replace-from, replace-to) for every series that may be stored."""
+@dataclass
+class Accepted:
+    """A series that passed its checks, and the stored range it replaces."""
+
+    source: str
+    metric_id: str
+    series: pd.DataFrame
+    start: date
+    end: date
+
+
+def _accepted(fetches: dict[str, SourceFetch], rejected: set[str]) -> list[Accepted]:
+    accepted = []
     for name, fetch in fetches.items():
         for metric in fetch.metrics:
             if metric.ok and metric.metric_id not in rejected:
+                start, end = fetch.window.start, fetch.window.end
                 if metric.point_in_time:
-                    yield name, metric, fetch.window.as_of, fetch.window.as_of + timedelta(1)
-                else:
-                    yield name, metric, fetch.window.start, fetch.window.end
+                    start, end = fetch.window.as_of, fetch.window.as_of + timedelta(1)
+                accepted.append(Accepted(name, metric.metric_id, metric.series, start, end))
+    return accepted
 
 
-def merge_values(stored: pd.DataFrame, accepted: list) -> pd.DataFrame:
+@dataclass
+class ValueChanges:
+    """What a run does to `metric_values` (SPEC 5: an accepted fetch replaces its range)."""
+
+    values: pd.DataFrame  # the table afterwards, (metric_id, ts, value): what scoring reads
+    deleted: pd.DataFrame  # (metric_id, ts) of stored rows replaced or gone
+    inserted: pd.DataFrame  # (metric_id, ts, value, source) of new or changed rows
+
+
+def merge_values(stored: pd.DataFrame, accepted: list[Accepted]) -> ValueChanges:
     """Stored history with each accepted fetch replacing its own range.
 
-    One merge of the stored rows with every metric's replaced range, not a mask per metric:
-    a backfill day with 100 metrics spent 0.15 s here (pyinstrument, benchmarks/RESULTS.md).
+    Only rows whose value changed are written: a backfill day re-fetches the whole window
+    but adds one new day per metric, and rewriting the rest cost 0.45 s a day
+    (benchmarks/RESULTS.md). One merge for all metrics, not a mask per metric.
     """
+    keys = ["metric_id", "ts"]
     ranges = pd.DataFrame(
         {
-            "metric_id": [metric.metric_id for _, metric, _, _ in accepted],
-            "start": pd.to_datetime([start for _, _, start, _ in accepted]),
-            "end": pd.to_datetime([end for _, _, _, end in accepted]),
+            "metric_id": [item.metric_id for item in accepted],
+            "start": pd.to_datetime([item.start for item in accepted]),
+            "end": pd.to_datetime([item.end for item in accepted]),
         }
     )
     bounds = stored[["metric_id"]].merge(ranges, on="metric_id", how="left")
     replaced = (stored["ts"].to_numpy() >= bounds["start"].to_numpy()) & (
         stored["ts"].to_numpy() < bounds["end"].to_numpy()
     )
-    fresh = [metric.series.assign(metric_id=metric.metric_id) for _, metric, _, _ in accepted]
-    parts = [stored[~replaced], *fresh]
-    return pd.concat(parts, ignore_index=True)[["metric_id", "ts", "value"]]
+    lengths = [len(item.series) for item in accepted]
+    fresh = pd.DataFrame(
+        {
+            "metric_id": np.repeat(np.array([i.metric_id for i in accepted], object), lengths),
+            "ts": _stacked([item.series["ts"] for item in accepted], "datetime64[ns]"),
+            "value": _stacked([item.series["value"] for item in accepted], "float64"),
+            "source": np.repeat(np.array([item.source for item in accepted], object), lengths),
+        }
+    )
+    both = stored[replaced].merge(
+        fresh, on=keys, how="outer", suffixes=("_old", ""), indicator=True
+    )
+    same = (both["_merge"] == "both") & (
+        (both["value_old"] == both["value"]) | (both["value_old"].isna() & both["value"].isna())
+    )
+    return ValueChanges(
+        values=pd.concat([stored[~replaced], fresh[keys + ["value"]]], ignore_index=True),
+        deleted=both.loc[(both["_merge"] != "right_only") & ~same, keys],
+        inserted=both.loc[(both["_merge"] != "left_only") & ~same, [*keys, "value", "source"]],
+    )
+
+
+def _stacked(columns: list[pd.Series], dtype: str) -> np.ndarray:
+    return np.concatenate([column.to_numpy(dtype) for column in columns] or [np.array([], dtype)])
 
 
 def publish(
     engine: sa.Engine,
-    project: Project,
+    okrs: OkrFrames,
     as_of: date,
     fetches: dict[str, SourceFetch],
     checks: pd.DataFrame,
+    stored: StoredValues | None = None,
 ) -> RunOutcome:
-    """Score on stored history plus this run's accepted data, and write it all in one go."""
-    accepted = list(_accepted(fetches, rejected_metrics(checks)))
+    """Score on stored history plus this run's accepted data, and write it all in one go.
+
+    `stored` is the previous day's outcome in a range: reused when no other run published
+    since (the lock count tells), else the table is read again.
+    """
+    accepted = _accepted(fetches, rejected_metrics(checks))
     problems = data_problems(fetches, checks)
     runs = source_runs_frame(fetches, problems, as_of)
     with warehouse.publishing(engine) as publication:
-        values = merge_values(publication.read_values(), accepted)
-        tables = score(frames_from_project(project), values, problems, as_of)
-        for source, metric, start, end in accepted:
-            publication.replace_values(metric.metric_id, source, start, end, metric.series)
+        current = stored is not None and publication.runs == stored.runs + 1
+        changes = merge_values(stored.frame if current else publication.read_values(), accepted)
+        tables = score(okrs, changes.values, problems, as_of)
+        publication.change_values(changes.deleted, changes.inserted)
         publication.replace_day(warehouse.metric_checks, as_of, checks.assign(as_of=as_of))
         publication.replace_day(warehouse.source_runs, as_of, runs)
         publication.replace_day(warehouse.kr_scores, as_of, tables.kr_scores)
         publication.replace_day(warehouse.objective_scores, as_of, tables.objective_scores)
-    written = sum(len(metric.series) for _, metric, _, _ in accepted)
-    return RunOutcome(as_of, tables, runs, checks, written)
+    stored = StoredValues(changes.values, publication.runs)
+    return RunOutcome(as_of, tables, runs, checks, len(changes.inserted), stored)
+
+
+def publish_days(
+    engine: sa.Engine,
+    project: Project,
+    windows: dict[date, FetchWindow],
+    fetches: dict[str, SourceFetch],
+    checks: pd.DataFrame,
+) -> Iterator[RunOutcome]:
+    """Publish each day of a range from its cut of the fetches, oldest first, one
+    transaction per day: a range stopped half way leaves its first days complete."""
+    okrs, stored = frames_from_project(project), None
+    by_day = dict(tuple(checks.groupby("as_of", sort=False))) if len(checks) else {}
+    empty = pd.DataFrame(columns=CHECK_COLUMNS)
+    for number, (day, cut) in enumerate(day_fetches(fetches, windows), start=1):
+        day_checks = by_day.get(day, empty).reset_index(drop=True)
+        outcome = publish(engine, okrs, day, cut, day_checks, stored)
+        stored = outcome.stored
+        log.info("published %s (%d of %d)", day, number, len(windows))
+        yield outcome

@@ -1,8 +1,9 @@
 """Great Expectations checks of fetched metric series: SPEC 2 `checks:`, SPEC 4 "Data problems".
 
 Every metric of a run is validated by one Great Expectations call, whatever the number of
-metrics (one call costs tens of milliseconds). The series are stacked into one long frame, one
-row per metric and day, and each metric's rules travel as columns of that frame:
+metrics (one call costs tens of milliseconds); a backfill's days share a few such calls. The
+series are stacked into one long frame, one row per metric and day, and each metric's rules
+travel as columns of that frame:
 
 - `min_allowed`, `max_allowed`, `fresh_within_days`: the metric's threshold, null where the
   rule is off; a column-pair expectation compares the row with it and skips null thresholds.
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 CHECK_COLUMNS = ["as_of", "metric_id", "check", "success", "observed", "message"]
 CHECKS = ("not_null", "min", "max", "fresh_within_days", "unique_ts", "non_decreasing")
 NO_VALUES = "no values"
+# A backfill's days share GX calls up to this many rows each: one call validated 365k rows in
+# about a second here (benchmarks/validation.py); far larger frames only cost memory.
+MAX_ROWS_PER_CALL = 500_000
 
 _lock = threading.Lock()
 _calls = 0
@@ -58,24 +62,31 @@ def validation_calls() -> int:
 def validate_series(
     series: dict[str, pd.DataFrame], checks: dict[str, Checks], as_of: date
 ) -> pd.DataFrame:
-    """One row per metric and enabled check (SPEC 5 `metric_checks`), from one GX validation.
+    """The checks of one as-of date: `validate_days` for a single day."""
+    return validate_days({as_of: series}, checks)
 
-    `series` maps a metric id to its `(ts, value)` frame (see `sources.base`); `checks` holds
-    the `checks:` of every one of them. `observed` is a short text of what was seen; `message`
-    a short sentence when the check failed, else None.
+
+def validate_days(
+    days: dict[date, dict[str, pd.DataFrame]], checks: dict[str, Checks]
+) -> pd.DataFrame:
+    """One row per as-of date, metric and enabled check (SPEC 5 `metric_checks`).
+
+    `days` maps an as-of date to the series a run of that date fetched: metric id to its
+    `(ts, value)` frame (see `sources.base`); `checks` holds the `checks:` of every metric.
+    Each day is judged as its own run would judge it (freshness against that day), but all
+    days share one GX validation while they fit in MAX_ROWS_PER_CALL rows: a backfill costs a
+    few calls, not one per day. `observed` is a short text of what was seen; `message` a
+    short sentence when the check failed, else None.
     """
-    missing = [metric_id for metric_id in series if metric_id not in checks]
+    keyed = [
+        (as_of, metric_id, frame)
+        for as_of, series in days.items()
+        for metric_id, frame in series.items()
+    ]
+    missing = sorted({metric_id for _, metric_id, _ in keyed if metric_id not in checks})
     if missing:
         raise ValueError(f"no checks for {', '.join(missing)}")
-    rules = [checks[metric_id] for metric_id in series]
-    frame = long_frame(list(series.values()), rules, pd.Timestamp(as_of))
-    failures = _run_suite(frame) if len(frame) else {check: {} for check in CHECKS}
-    observed = _Observed(frame)
-    rows = []
-    for number, (metric_id, rule) in enumerate(zip(series, rules, strict=True)):
-        for check in _enabled(rule):
-            success, seen, message = observed.outcome(check, number, rule, failures[check])
-            rows.append((as_of, metric_id, check, success, seen, message))
+    rows = [row for chunk in _chunks(keyed) for row in _validate_chunk(chunk, checks)]
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(CHECK_COLUMNS)
     dtypes = (object, None, None, bool, None, object)  # as_of dates; message None when passed
     return pd.DataFrame(
@@ -84,6 +95,33 @@ def validate_series(
             for name, values, dtype in zip(CHECK_COLUMNS, columns, dtypes, strict=True)
         }
     )
+
+
+def _chunks(keyed: list[tuple[date, str, pd.DataFrame]]):
+    """Consecutive runs of series of at most MAX_ROWS_PER_CALL rows (a longer one alone)."""
+    chunk, rows = [], 0
+    for item in keyed:
+        if chunk and rows + len(item[2]) > MAX_ROWS_PER_CALL:
+            yield chunk
+            chunk, rows = [], 0
+        chunk.append(item)
+        rows += len(item[2])
+    if chunk:
+        yield chunk
+
+
+def _validate_chunk(keyed: list[tuple[date, str, pd.DataFrame]], checks: dict[str, Checks]):
+    """The metric_checks rows of some (as-of, metric) series, from one GX call."""
+    rules = [checks[metric_id] for _, metric_id, _ in keyed]
+    frame = long_frame(
+        [series for _, _, series in keyed], rules, [pd.Timestamp(as_of) for as_of, _, _ in keyed]
+    )
+    failures = _run_suite(frame) if len(frame) else {check: {} for check in CHECKS}
+    observed = _Observed(frame)
+    for number, ((as_of, metric_id, _), rule) in enumerate(zip(keyed, rules, strict=True)):
+        for check in _enabled(rule):
+            success, seen, message = observed.outcome(check, number, rule, failures[check])
+            yield as_of, metric_id, check, success, seen, message
 
 
 def failed_checks(results: pd.DataFrame) -> pd.DataFrame:
@@ -99,12 +137,13 @@ def rejected_metrics(results: pd.DataFrame) -> set[str]:
 
 
 def long_frame(
-    series: list[pd.DataFrame], rules: list[Checks], as_of: pd.Timestamp
+    series: list[pd.DataFrame], rules: list[Checks], as_of: list[pd.Timestamp]
 ) -> pd.DataFrame:
     """All series stacked, sorted by metric then ts, with each metric's rules as columns.
 
     A metric is its position in `series` (`metric`): GX copies the frame for each filter it
     applies, and an integer column is cheaper to copy and hash than the metric id's text.
+    `as_of[i]` is the as-of date series i is judged against (its freshness).
     """
     lengths = np.array([len(frame) for frame in series], dtype=np.int64)
 
@@ -129,6 +168,7 @@ def long_frame(
             "min_allowed": threshold([rule.min for rule in rules]),
             "max_allowed": threshold([rule.max for rule in rules]),
             "fresh_within_days": threshold([rule.fresh_within_days for rule in rules]),
+            "as_of": per_metric(as_of, "datetime64[ns]"),
         }
     )
     frame = frame.sort_values(["metric", "ts"], kind="stable", ignore_index=True)
@@ -137,8 +177,9 @@ def long_frame(
     known = frame[frame["value"].notna() & frame["ts"].notna()]
     newest = known.drop_duplicates("metric", keep="last")  # sorted by ts: the newest value
     frame["days_old"] = np.nan
-    frame.loc[newest.index, "days_old"] = (as_of - newest["ts"]).dt.days.astype("float64")
-    return frame
+    age = (newest["as_of"] - newest["ts"]).dt.days
+    frame.loc[newest.index, "days_old"] = age.astype("float64")
+    return frame.drop(columns="as_of")
 
 
 def _enabled(rule: Checks) -> list[str]:

@@ -196,39 +196,53 @@ def latest_as_of(engine: sa.Engine) -> date | None:
 
 
 def _records(frame: pd.DataFrame, table: sa.Table) -> list[dict]:
-    """Rows ready for executemany: NaN/NaT as None, datetimes as dates where the column is."""
-    frame = frame[[column.name for column in table.columns if column.name in frame.columns]]
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    date_columns = [c.name for c in table.columns if isinstance(c.type, sa.Date)]
-    for record in records:
-        for name in date_columns:
-            value = record.get(name)
-            if isinstance(value, datetime):
-                record[name] = value.date()
-    return records
+    """Rows ready for executemany: NaN/NaT as None, datetimes as dates where the column is.
+
+    Column by column, not `to_dict("records")`: pandas' per-row path was the larger half of
+    the cost of writing a backfill day (benchmarks/RESULTS.md).
+    """
+    names = [column.name for column in table.columns if column.name in frame.columns]
+    columns = []
+    for name in names:
+        column = frame[name]
+        if isinstance(table.c[name].type, sa.Date):
+            column = _as_dates(column)
+        values = column.to_numpy(dtype=object, copy=True)
+        values[column.isna().to_numpy()] = None
+        columns.append(values)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _as_dates(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column.dt.date
+    return column.map(lambda value: value.date() if isinstance(value, datetime) else value)
 
 
 class Publication:
     """The open publishing transaction of one run (see `publishing`)."""
 
-    def __init__(self, connection: sa.Connection):
+    def __init__(self, connection: sa.Connection, runs: int):
         self.connection = connection
+        self.runs = runs  # the lock count this transaction set: one more per publication
         self.loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
     def read_values(self, since: date | None = None) -> pd.DataFrame:
         return read_values(self.connection, since)
 
-    def replace_values(self, metric_id: str, source: str, start: date, end: date, series) -> None:
-        """Replace a metric's stored rows with ts in [start, end) by a freshly fetched series."""
-        self.connection.execute(
-            metric_values.delete().where(
-                metric_values.c.metric_id == metric_id,
-                metric_values.c.ts >= start,
-                metric_values.c.ts < end,
+    def change_values(self, deleted: pd.DataFrame, inserted: pd.DataFrame) -> None:
+        """Delete `(metric_id, ts)` rows, then insert `(metric_id, ts, value, source)` rows
+        stamped with this run's `loaded_at`: the rows a run changed, in two bulk statements."""
+        if len(deleted):
+            key = metric_values.c
+            self.connection.execute(
+                metric_values.delete().where(
+                    key.metric_id == sa.bindparam("metric_id"), key.ts == sa.bindparam("ts")
+                ),
+                _records(deleted, metric_values),
             )
-        )
-        rows = series.assign(metric_id=metric_id, source=source, loaded_at=self.loaded_at)
-        if len(rows):
+        if len(inserted):
+            rows = inserted.assign(loaded_at=self.loaded_at)
             self.connection.execute(metric_values.insert(), _records(rows, metric_values))
 
     def replace_day(self, table: sa.Table, as_of: date, frame: pd.DataFrame) -> None:
@@ -243,4 +257,5 @@ def publishing(engine: sa.Engine) -> Iterator[Publication]:
     """One transaction for a whole run, serialized against other runs by the lock row."""
     with engine.begin() as connection:
         connection.execute(warehouse_lock.update().values(runs=warehouse_lock.c.runs + 1))
-        yield Publication(connection)
+        runs = connection.execute(sa.select(warehouse_lock.c.runs)).scalar_one()
+        yield Publication(connection, runs)

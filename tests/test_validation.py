@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from okr_pipeline import validation
 from okr_pipeline.config.models import Checks
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
@@ -24,6 +25,7 @@ from okr_pipeline.validation import (
     _run_suite,
     long_frame,
     rejected_metrics,
+    validate_days,
     validate_series,
     validation_calls,
 )
@@ -410,7 +412,7 @@ def test_a_metric_without_checks_is_a_programming_error():
 
 
 def test_an_expectation_gx_cannot_compute_is_an_error_not_a_pass():
-    frame = long_frame([series(["2026-11-24"], [1])], [Checks()], pd.Timestamp(AS_OF))
+    frame = long_frame([series(["2026-11-24"], [1])], [Checks()], [pd.Timestamp(AS_OF)])
     with pytest.raises(ValidationError, match='check non_decreasing could not run: .*"previous'):
         _run_suite(frame.drop(columns=["previous_value"]))
 
@@ -431,3 +433,22 @@ def test_gx_says_nothing_on_the_terminal(silent_run, results):
     assert stderr == ""
     # value 5 above max 1 and a null on 2026-11-02; one GX call
     assert stdout == "['a.b'] 1\n"
+
+
+@pytest.mark.parametrize("rows_per_call, calls", [(500_000, 1), (2, 2)])
+def test_each_day_is_judged_against_its_own_as_of_date(monkeypatch, rows_per_call, calls):
+    monkeypatch.setattr(validation, "MAX_ROWS_PER_CALL", rows_per_call)
+    data = series(["2026-11-20", "2026-11-21"], [1, 2])
+    early, late = date(2026, 11, 22), date(2026, 11, 24)
+    before = validation_calls()
+    results = validate_days(
+        {early: {"a.b": data}, late: {"a.b": data}}, {"a.b": Checks(fresh_within_days=1)}
+    )
+    assert validation_calls() - before == calls  # both days in one call while they fit
+    fresh = results[results["check"] == "fresh_within_days"].set_index("as_of")
+    assert fresh.loc[early, "success"]  # the newest value, Nov 21, is 1 day old
+    assert fresh.loc[early, "observed"] == "newest 2026-11-21 (1 day old)"
+    assert not fresh.loc[late, "success"]
+    assert fresh.loc[late, "message"] == (
+        "newest value on 2026-11-21 is 3 days old, more than 1 day"
+    )

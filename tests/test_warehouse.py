@@ -44,9 +44,11 @@ def test_a_failed_publish_leaves_every_table_as_it_was(tmp_path):
     with warehouse.publishing(engine) as publication:
         publication.replace_day(warehouse.source_runs, day, runs)
 
-    series = pd.DataFrame({"ts": pd.to_datetime(["2026-11-01"]), "value": [5.0]})
+    new = pd.DataFrame(
+        {"metric_id": ["app.x"], "ts": pd.to_datetime(["2026-11-01"]), "value": [5.0]}
+    )
     with pytest.raises(RuntimeError), warehouse.publishing(engine) as publication:
-        publication.replace_values("app.x", "app", day, date(2026, 11, 2), series)
+        publication.change_values(new.iloc[:0], new.assign(source="app"))
         publication.replace_day(warehouse.source_runs, day, runs.assign(status="error"))
         raise RuntimeError("killed half way")
 

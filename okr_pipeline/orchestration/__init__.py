@@ -11,9 +11,17 @@ import sqlalchemy as sa
 
 from okr_pipeline import PROJECT_ENV, WAREHOUSE_ENV, warehouse
 from okr_pipeline.config import load_project
-from okr_pipeline.orchestration.assets import build_score_assets, build_source_assets
+from okr_pipeline.orchestration.assets import (
+    MAX_DAYS_PER_RUN,
+    build_score_assets,
+    build_source_assets,
+)
 from okr_pipeline.orchestration.jobs import NIGHTLY_JOB, nightly_job, nightly_schedule
-from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
+from okr_pipeline.orchestration.resources import (
+    OkrProjectResource,
+    RangePickleIOManager,
+    WarehouseResource,
+)
 
 
 def as_of_partitions(project) -> dg.DailyPartitionsDefinition:
@@ -47,27 +55,46 @@ def build_definitions(project_dir: str | Path, warehouse_url: str | None = None)
         resources={
             "okr_project": OkrProjectResource(project_dir=project_dir),
             "warehouse": WarehouseResource(url=warehouse_url),
+            "io_manager": RangePickleIOManager(),
         },
     )
 
 
-def materialize_day(
-    defs: dg.Definitions, as_of: date, instance: dg.DagsterInstance
+def materialize_days(
+    defs: dg.Definitions, first: date, last: date, instance: dg.DagsterInstance
 ) -> dg.ExecuteInProcessResult:
-    """Run the nightly job for one as-of day in this process, with Dagster's console log quiet."""
+    """Run the nightly job in this process for the as-of days first..last (at most
+    MAX_DAYS_PER_RUN), as one run, with Dagster's console log quiet."""
+    days = {"partition_key": first.isoformat()}
+    if last != first:
+        days = {
+            "tags": {
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            }
+        }
     return defs.resolve_job_def(NIGHTLY_JOB).execute_in_process(
-        partition_key=as_of.isoformat(),
+        **days,
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
 
 
+def materialize_day(
+    defs: dg.Definitions, as_of: date, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """`materialize_days` for one day: what the nightly schedule runs."""
+    return materialize_days(defs, as_of, as_of, instance)
+
+
 __all__ = [
+    "MAX_DAYS_PER_RUN",
     "NIGHTLY_JOB",
     "PROJECT_ENV",
     "WAREHOUSE_ENV",
     "as_of_partitions",
     "build_definitions",
     "materialize_day",
+    "materialize_days",
 ]

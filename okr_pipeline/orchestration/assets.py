@@ -2,11 +2,14 @@
 
 The number of assets follows the number of sources, never the number of key results. All
 sources are fetched by one step (concurrently, with one Great Expectations validation over
-every series), and all tables are written by one step in one transaction.
+every series), and all tables are written by one step, in one transaction per as-of day.
+
+Both steps take a range of as-of days: a Dagster backfill runs up to MAX_DAYS_PER_RUN days
+in one run (its backfill policy), which fetches each source once for the whole range.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -28,12 +31,25 @@ TABLES = {
 }
 
 
+# A quarter per run: one fetch and a few GX calls for 92 days, while each run's check results
+# (one row per day, metric and check) stay small.
+MAX_DAYS_PER_RUN = 92
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
+
+
 @dataclass
 class SourceResult:
-    """What a source asset hands to the scoring step: the fetch and its check results."""
+    """What a source asset hands to the scoring step: the range's fetch and its check results."""
 
     fetch: SourceFetch
     checks: pd.DataFrame
+
+
+def as_of_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The as-of days of this run: one for a nightly run, up to MAX_DAYS_PER_RUN in a backfill."""
+    keys = context.partition_key_range
+    first, last = date.fromisoformat(keys.start), date.fromisoformat(keys.end)
+    return [first + timedelta(days) for days in range((last - first).days + 1)]
 
 
 def source_key(name: str) -> dg.AssetKey:
@@ -115,15 +131,17 @@ def build_source_assets(project: Project, partitions: dg.PartitionsDefinition):
         outs=outs,
         check_specs=check_specs,
         partitions_def=partitions,
+        backfill_policy=BACKFILL_POLICY,
         can_subset=True,
     )
     def fetch_sources(context: dg.AssetExecutionContext, okr_project: OkrProjectResource):
-        """Fetch the selected sources concurrently; a dead source is a warning, not a crash."""
+        """Fetch the selected sources concurrently, once for all the run's days, and check
+        each day's data; a dead source is a warning, not a crash."""
         project = okr_project.load()
-        as_of = date.fromisoformat(context.partition_key)
+        windows = runs.fetch_windows(project, as_of_days(context))
         selected = sorted(key.path[-1] for key in context.selected_asset_keys)
-        fetches = runs.fetch_sources(project, selected, runs.fetch_window(project, as_of))
-        checks = runs.validate_fetches(project, fetches, as_of)
+        fetches = runs.fetch_sources(project, selected, runs.covering(windows))
+        checks = runs.validate_fetches(project, fetches, windows)
         for name in selected:
             ids = set(project.sources[name].metric_ids())
             source_checks = checks[checks["metric_id"].isin(ids)] if len(checks) else checks
@@ -151,6 +169,7 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
         specs=specs,
         ins={name: dg.AssetIn(source_key(name)) for name in names},
         partitions_def=partitions,
+        backfill_policy=BACKFILL_POLICY,
     )
     def score_okrs(
         context: dg.AssetExecutionContext,
@@ -158,26 +177,31 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
         warehouse: WarehouseResource,
         **sources: SourceResult,
     ):
-        """Score every key result and objective, and publish all five tables in one transaction."""
+        """Score every key result and objective, and publish the five tables: one transaction
+        per as-of day, oldest first."""
         project = okr_project.load()
-        as_of = date.fromisoformat(context.partition_key)
+        windows = runs.fetch_windows(project, as_of_days(context))
         fetches = {name: result.fetch for name, result in sources.items()}
         checks = pd.concat([result.checks for result in sources.values()], ignore_index=True)
         checks = checks if len(checks) else pd.DataFrame(columns=CHECK_COLUMNS)
-        outcome = runs.publish(warehouse.engine(), project, as_of, fetches, checks)
-        notify_problems = notify(project, warehouse.engine(), as_of)
+        engine = warehouse.engine()
+        outcomes = list(runs.publish_days(engine, project, windows, fetches, checks))
+        last = outcomes[-1]
+        notify_problems = notify(project, engine, last.as_of)
         for problem in notify_problems:
             context.log.warning(problem)
-        krs = outcome.tables.kr_scores
+        krs = last.tables.kr_scores
         marked = krs[krs["data_status"] != "ok"]
         counts = {
-            "metric_values": outcome.values_written,
-            "metric_checks": len(outcome.checks),
-            "source_runs": len(outcome.source_runs),
-            "kr_scores": len(krs),
-            "objective_scores": len(outcome.tables.objective_scores),
+            "metric_values": sum(outcome.values_written for outcome in outcomes),
+            "metric_checks": sum(len(outcome.checks) for outcome in outcomes),
+            "source_runs": sum(len(outcome.source_runs) for outcome in outcomes),
+            "kr_scores": sum(len(outcome.tables.kr_scores) for outcome in outcomes),
+            "objective_scores": sum(len(outcome.tables.objective_scores) for outcome in outcomes),
         }
         summary = {
+            "days": len(outcomes),
+            "last_as_of": last.as_of.isoformat(),
             "krs_scored": len(krs),
             "krs_marked": len(marked),
             "status_counts": dg.MetadataValue.json(krs["status"].value_counts().to_dict()),
@@ -187,7 +211,7 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
             "kr_scores": _preview(
                 krs[["kr_id", "current_value", "score", "status", "data_status"]]
             ),
-            "source_runs": _preview(outcome.source_runs[["source", "status", "rows", "message"]]),
+            "source_runs": _preview(last.source_runs[["source", "status", "rows", "message"]]),
         }
         for table in TABLES:
             metadata = {"dagster/row_count": counts[table], **summary}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,3 +56,35 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def engine(self) -> sa.Engine:
         return _engine(self.url)
+
+
+class RangePickleIOManager(dg.ConfigurableIOManager):
+    """Hands each source's fetch to the scoring step: one pickle per asset and day range.
+
+    A run of many as-of days makes one output covering all of them, which Dagster's
+    filesystem IO manager refuses (it stores one file per partition). The files live under
+    `base_dir`, else the Dagster instance's storage directory, as that manager's do.
+    """
+
+    base_dir: str | None = None
+
+    def _path(self, context: dg.InputContext | dg.OutputContext, instance) -> Path:
+        days = context.asset_partition_key_range
+        base = Path(self.base_dir or instance.storage_directory())
+        return base.joinpath(*context.asset_key.path, f"{days.start}..{days.end}.pickle")
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        path = self._path(context, context.step_context.instance)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+        partial.replace(path)  # a reader never sees half a file
+
+    def load_input(self, context: dg.InputContext):
+        path = self._path(context, context.instance)
+        if not path.exists():
+            raise dg.Failure(
+                f"{context.asset_key.to_user_string()} has no fetch for {path.stem}: "
+                "materialize the sources together with the warehouse tables"
+            )
+        return pickle.loads(path.read_bytes())

@@ -12,10 +12,11 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 from tenacity import (
     RetryCallState,
@@ -76,6 +77,16 @@ class MetricFetch:
     def ok(self) -> bool:
         return self.series is not None
 
+    def within(self, window: FetchWindow) -> MetricFetch:
+        """What a fetch of `window`, inside the window this one fetched, would have returned."""
+        if self.point_in_time and not window.reads_point_in_time:
+            return MetricFetch(self.metric_id, skipped="point-in-time", point_in_time=True)
+        if self.series is None:
+            return self
+        if self.point_in_time:  # a reading of now, stamped with the run's as-of date
+            return replace(self, series=self.series.assign(ts=pd.Timestamp(window.as_of)))
+        return replace(self, series=in_window(self.series, window))
+
 
 @dataclass
 class SourceFetch:
@@ -113,6 +124,14 @@ class SourceFetch:
         skipped = sorted({m.skipped for m in self.metrics if m.skipped})
         return "; ".join(f"skipped: {reason}" for reason in skipped)
 
+    def within(self, window: FetchWindow) -> SourceFetch:
+        """This fetch cut down to a window inside its own: what a run of `window.as_of` would
+        have fetched. A backfill fetches a source once for its whole range and cuts each day
+        from it, which holds because a source's value for a day does not depend on the
+        window's bounds (SPEC 2: queries aggregate per day between :start and :end)."""
+        metrics = [metric.within(window) for metric in self.metrics]
+        return SourceFetch(self.source, self.kind, window, metrics, self.seconds)
+
 
 def _which(metric_ids: list[str], total: int) -> str:
     return (
@@ -140,6 +159,21 @@ def with_retries(action: Callable[[], T], retries: int, base_delay: float = 0.5)
         ),
     )
     return retrying(action)
+
+
+def in_window(series: pd.DataFrame, window: FetchWindow) -> pd.DataFrame:
+    """The rows of a series inside the window (and any row without a day, for the checks).
+
+    A sorted series is cut by position, a view and no copy: a backfill cuts every series
+    once per day, and building frames was most of a 92-day backfill (benchmarks/RESULTS.md).
+    """
+    ts = series["ts"].to_numpy()
+    start, end = np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")
+    if not np.isnat(ts).any() and (ts[1:] >= ts[:-1]).all():
+        first, stop = np.searchsorted(ts, [start, end])
+        return series if (first, stop) == (0, len(ts)) else series.iloc[first:stop]
+    inside = ((ts >= start) & (ts < end)) | np.isnat(ts)
+    return series if inside.all() else series[inside].reset_index(drop=True)
 
 
 def to_series(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
@@ -189,23 +223,30 @@ class Connector(ABC):
         result = SourceFetch(self.source.name, self.source.kind, window)
         for metric in self.source.metrics:
             metric_id = f"{self.source.name}.{metric.name}"
-            if self.is_point_in_time(metric) and not window.reads_point_in_time:
-                result.metrics.append(MetricFetch(metric_id, skipped="point-in-time"))
+            point_in_time = self.is_point_in_time(metric)
+            if point_in_time and not window.reads_point_in_time:
+                result.metrics.append(
+                    MetricFetch(metric_id, skipped="point-in-time", point_in_time=True)
+                )
                 continue
             try:
                 raw = with_retries(
                     lambda m=metric: self.fetch_metric(m, window), self.source.retries
                 )
                 series = to_series(raw, self.project.settings.timezone)
-                point_in_time = self.is_point_in_time(metric)
-                if point_in_time:
-                    series = series.assign(ts=pd.Timestamp(window.as_of))
+                series = (
+                    series.assign(ts=pd.Timestamp(window.as_of))
+                    if point_in_time
+                    else in_window(series, window)  # a query may ignore :start and :end
+                )
                 result.metrics.append(
                     MetricFetch(metric_id, series=series, point_in_time=point_in_time)
                 )
             except SourceError as error:
                 message = redact(str(error), self.project.secrets)
                 log.warning("metric %s failed: %s", metric_id, message)
-                result.metrics.append(MetricFetch(metric_id, error=message))
+                result.metrics.append(
+                    MetricFetch(metric_id, error=message, point_in_time=point_in_time)
+                )
         result.seconds = time.perf_counter() - started
         return result
