@@ -1,7 +1,8 @@
 """okr-pipeline: check / run / backfill / status / report / schema (SPEC section 6).
 
-`check` and `status` import neither Dagster nor Great Expectations, so they start fast
-enough for a pre-commit hook; `run` and `backfill` import them when they need them.
+Every command imports what it needs when it runs: `check` neither Dagster nor Great
+Expectations, and `status` not even the config models (see `scoreboard`), so both start
+fast enough for a pre-commit hook.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from okr_pipeline import PROJECT_ENV, WAREHOUSE_ENV
-from okr_pipeline.config import ConfigError, Project, lint, load_project
+from okr_pipeline import PROJECT_ENV, WAREHOUSE_ENV, default_warehouse_url
+
+if TYPE_CHECKING:
+    from okr_pipeline.config import Project
 
 
 def _date(text: str) -> date:
@@ -74,13 +78,13 @@ def _project_dir(args) -> Path:
 
 
 def _warehouse_url(args, project_dir: Path) -> str:
-    from okr_pipeline.warehouse import default_url
-
-    return args.warehouse or os.environ.get(WAREHOUSE_ENV) or default_url(project_dir)
+    return args.warehouse or os.environ.get(WAREHOUSE_ENV) or default_warehouse_url(project_dir)
 
 
 def _load(project_dir: Path) -> Project:
     """Load the project or print every problem and exit 1: a config mistake is never a traceback."""
+    from okr_pipeline.config import ConfigError, load_project
+
     try:
         return load_project(project_dir)
     except ConfigError as error:
@@ -91,6 +95,8 @@ def _load(project_dir: Path) -> Project:
 
 
 def cmd_check(args) -> int:
+    from okr_pipeline.config import lint
+
     project = _load(_project_dir(args))
     warnings = lint(project)
     for warning in warnings:
@@ -173,9 +179,8 @@ def cmd_run(args) -> int:
     if not result.success:
         _report_failure(result)
         return 1
-    engine = _engine(os.environ[WAREHOUSE_ENV])
-    _print_scoreboard(engine, as_of)
-    print(_summary(engine, as_of))
+    _print_scoreboard(os.environ[WAREHOUSE_ENV], as_of)
+    print(_summary(_engine(os.environ[WAREHOUSE_ENV]), as_of))
     return 0
 
 
@@ -238,30 +243,26 @@ def _engine(url: str):
     return warehouse.create_engine(url)
 
 
-def _print_scoreboard(engine, as_of: date | None, team=None, owner=None, fmt="table") -> int:
-    from okr_pipeline import scoreboard, warehouse
+def _print_scoreboard(url: str, as_of: date | None, team=None, owner=None, fmt="table") -> int:
+    from okr_pipeline import scoreboard
 
-    as_of = as_of or warehouse.latest_as_of(engine)
-    if as_of is None:
+    scores = scoreboard.read_scores(url, as_of)
+    if scores is None:
         print("the warehouse has no scores yet: run `okr-pipeline run` first", file=sys.stderr)
         return 1
-    krs = scoreboard.filter_scores(
-        warehouse.read_table(engine, warehouse.kr_scores, as_of), team, owner
-    )
+    shown = scores.only(team, owner)
     if fmt == "json":
-        print(scoreboard.to_json(krs))
+        print(scoreboard.to_json(shown))
     elif fmt == "csv":
-        print(scoreboard.to_csv(krs), end="")
+        print(scoreboard.to_csv(shown), end="")
     else:
-        objectives = warehouse.read_table(engine, warehouse.objective_scores, as_of)
-        scoreboard.render(krs, objectives, filtered=bool(team or owner))
+        scoreboard.render(shown, filtered=bool(team or owner))
     return 0
 
 
 def cmd_status(args) -> int:
-    project_dir = _project_dir(args)
-    engine = _engine(_warehouse_url(args, project_dir))
-    return _print_scoreboard(engine, args.date, args.team, args.owner, args.format)
+    url = _warehouse_url(args, _project_dir(args))
+    return _print_scoreboard(url, args.date, args.team, args.owner, args.format)
 
 
 def cmd_report(args) -> int:

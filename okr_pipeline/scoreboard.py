@@ -1,18 +1,29 @@
-"""The scoreboard people read in a terminal, and its JSON and CSV forms for machines."""
+"""The scoreboard people read in a terminal, and its JSON and CSV forms for machines.
+
+`status` is run often, from hooks and scripts, so this module reads the warehouse through
+the plain DB-API into plain rows: on a SQLite warehouse it imports neither SQLAlchemy nor
+pandas (nor pydantic: it needs no project config), and starts in about a tenth of a second.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import sqlite3
 import sys
-from typing import TextIO
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from okr_pipeline.formatting import format_number
+from okr_pipeline.formatting import format_number, is_number
 
 STATUS_STYLES = {
     "achieved": "bold green",
@@ -29,30 +40,93 @@ MACHINE_COLUMNS = [
 ]  # fmt: skip
 
 
-def filter_scores(krs: pd.DataFrame, team: str | None, owner: str | None) -> pd.DataFrame:
-    if team:
-        krs = krs[krs["team"] == team]
-    if owner:
-        krs = krs[krs["owner"] == owner]
-    return krs
+OBJECTIVE_COLUMNS = ["cycle_id", "objective_id", "team", "score", "expected", "status"]
+Row = dict[str, Any]
+
+
+@dataclass
+class Scores:
+    """One as-of date of `kr_scores` and `objective_scores`, in primary-key order."""
+
+    as_of: str
+    krs: list[Row]
+    objectives: list[Row]
+
+    def only(self, team: str | None, owner: str | None) -> Scores:
+        krs = [
+            kr
+            for kr in self.krs
+            if (not team or kr["team"] == team) and (not owner or kr["owner"] == owner)
+        ]
+        return Scores(self.as_of, krs, self.objectives)
+
+
+def read_scores(url: str, as_of: date | None) -> Scores | None:
+    """The scores of `as_of` (default: the latest scored), or None when there are none."""
+    connection = _connect(url)
+    if connection is None:
+        return None
+    with closing(connection):
+        try:
+            day = as_of.isoformat() if as_of else _latest(connection)
+        except sqlite3.OperationalError:  # a SQLite file no run has written to
+            return None
+        if day is None:
+            return None
+        # `day` is a date's ISO text, never user text: inlined, so one SQL fits every driver
+        krs = _rows(connection, "kr_scores", MACHINE_COLUMNS, day, "cycle_id, kr_id")
+        objectives = _rows(
+            connection, "objective_scores", OBJECTIVE_COLUMNS, day, "cycle_id, objective_id"
+        )
+    return Scores(day, krs, objectives)
+
+
+def _connect(url: str):
+    """A DB-API connection: the stdlib's sqlite3 for a SQLite file, read-only; any other
+    warehouse through SQLAlchemy (which also creates its tables when they are missing)."""
+    if url.startswith("sqlite:///") and "?" not in url:
+        path = Path(url.removeprefix("sqlite:///")).resolve()
+        return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) if path.exists() else None
+    from okr_pipeline import warehouse
+
+    return warehouse.create_engine(url).raw_connection()
+
+
+def _latest(connection) -> str | None:
+    with closing(connection.cursor()) as cursor:
+        cursor.execute("SELECT max(as_of) FROM kr_scores")
+        (latest,) = cursor.fetchone()
+    return None if latest is None else str(latest)
+
+
+def _rows(connection, table: str, columns: list[str], day: str, order: str) -> list[Row]:
+    with closing(connection.cursor()) as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE as_of = '{day}' ORDER BY {order}"
+        )
+        rows = cursor.fetchall()
+    return [
+        {
+            name: str(value) if name == "as_of" else value
+            for name, value in zip(columns, row, strict=True)
+        }
+        for row in rows
+    ]
 
 
 def _fraction(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.2f}"
+    return f"{value:.2f}" if is_number(value) else "–"
 
 
-def render(
-    krs: pd.DataFrame, objectives: pd.DataFrame, filtered: bool = False, out: TextIO | None = None
-) -> None:
+def render(scores: Scores, filtered: bool = False, out: TextIO | None = None) -> None:
     """Per cycle, each objective with its roll-up, then its key results; fits 80 columns.
 
     Colour only on a terminal (rich decides). With a team or owner filter, objectives with
     none of the shown key results are left out.
     """
     console = Console(file=out or sys.stdout)
-    as_of = krs["as_of"].iloc[0] if len(krs) else None
     table = Table(
-        title=f"OKR scoreboard as of {as_of}",
+        title=f"OKR scoreboard as of {scores.as_of}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -63,39 +137,48 @@ def render(
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("data", no_wrap=True)
-    ordered = objectives.sort_values(["cycle_id", "team", "objective_id"], na_position="first")
+    krs_of: dict[tuple, list[Row]] = {}
+    for kr in scores.krs:
+        krs_of.setdefault((kr["cycle_id"], kr["objective_id"]), []).append(kr)
+    ordered = sorted(
+        scores.objectives,
+        key=lambda o: (o["cycle_id"], o["team"] is not None, o["team"] or "", o["objective_id"]),
+    )
     cycle = None
-    for objective in ordered.itertuples(index=False):
-        own = krs[
-            (krs["cycle_id"] == objective.cycle_id)
-            & (krs["objective_id"] == objective.objective_id)
-        ]
-        if own.empty and filtered:
+    for objective in ordered:
+        own = krs_of.get((objective["cycle_id"], objective["objective_id"]), [])
+        if not own and filtered:
             continue
-        if objective.cycle_id != cycle:
-            cycle = objective.cycle_id
+        if objective["cycle_id"] != cycle:
+            cycle = objective["cycle_id"]
             table.add_row(Text(f"cycle {cycle}", style="bold underline"), end_section=False)
         table.add_row(
-            Text(objective.objective_id, style="bold", no_wrap=True, overflow="ellipsis"),
-            "", "", _fraction(objective.score), _fraction(objective.expected),
-            Text(objective.status, style=STATUS_STYLES.get(objective.status, "")),
+            Text(objective["objective_id"], style="bold", no_wrap=True, overflow="ellipsis"),
+            "", "", _fraction(objective["score"]), _fraction(objective["expected"]),
+            _status(objective["status"]),
         )  # fmt: skip
-        for kr in own.itertuples(index=False):
-            data = "" if kr.data_status == "ok" else kr.data_status
+        for kr in own:
+            data = "" if kr["data_status"] == "ok" else kr["data_status"]
             table.add_row(
-                Text(f"  {kr.kr_id}", no_wrap=True, overflow="ellipsis"),
-                format_number(kr.current_value), format_number(kr.target),
-                _fraction(kr.score), _fraction(kr.expected),
-                Text(kr.status, style=STATUS_STYLES.get(kr.status, "")),
+                Text(f"  {kr['kr_id']}", no_wrap=True, overflow="ellipsis"),
+                format_number(kr["current_value"]), format_number(kr["target"]),
+                _fraction(kr["score"]), _fraction(kr["expected"]), _status(kr["status"]),
                 Text(data, style="red" if data else ""),
             )  # fmt: skip
     console.print(table)
 
 
-def to_json(krs: pd.DataFrame) -> str:
-    rows = krs[MACHINE_COLUMNS].astype(object).where(krs[MACHINE_COLUMNS].notna(), None)
-    return json.dumps(rows.to_dict("records"), default=str, indent=2)
+def _status(status: str) -> Text:
+    return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
-def to_csv(krs: pd.DataFrame) -> str:
-    return krs[MACHINE_COLUMNS].to_csv(index=False)
+def to_json(scores: Scores) -> str:
+    return json.dumps(scores.krs, indent=2)
+
+
+def to_csv(scores: Scores) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, MACHINE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(scores.krs)
+    return out.getvalue()

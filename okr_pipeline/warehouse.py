@@ -106,10 +106,6 @@ warehouse_lock = sa.Table(
 )
 
 
-def default_url(project_dir: Path) -> str:
-    return f"sqlite:///{(Path(project_dir) / '.okr' / 'warehouse.db').resolve()}"
-
-
 # Two runs on a new warehouse race to create it: the loser's CREATE TABLE or lock-row INSERT
 # fails (duplicate key, table exists) once the winner made that object, so each failed attempt
 # finds at least one more of them in place (one per table, where DDL is not transactional).

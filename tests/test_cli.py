@@ -91,6 +91,21 @@ def test_status_formats_and_filters(scored_project):
     assert "mrr" in owner.stdout and "deals" not in owner.stdout
 
 
+def test_status_reads_the_warehouse_without_any_heavy_package(scored_project):
+    root, _, _ = scored_project
+    heavy = ("pandas", "sqlalchemy", "pydantic", "dagster", "great_expectations")
+    script = (
+        "import sys\nfrom okr_pipeline.cli import main\nmain(['status', '--format', 'csv'])\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("as_of,cycle_id,objective_id,kr_id")
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_status_on_an_empty_warehouse_says_what_to_do(tmp_path):
     root = write_project(tmp_path)
     result = okr("status", cwd=root)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from test_pipeline import AS_OF, run_day, write_project
 
-from okr_pipeline import warehouse
+from okr_pipeline import scoreboard, warehouse
 
 SCORED = ["kr_id", "current_value", "attainment", "score", "expected", "status", "data_status"]
 
@@ -19,14 +19,21 @@ def scores(engine) -> pd.DataFrame:
 
 
 @pytest.fixture
-def sqlite_scores(tmp_path, dagster_instance):
-    project = write_project(tmp_path / "project")
-    return scores(run_day(project, f"sqlite:///{tmp_path / 'wh.db'}", dagster_instance))
+def sqlite_url(tmp_path, dagster_instance):
+    run_day(
+        write_project(tmp_path / "project"), f"sqlite:///{tmp_path / 'wh.db'}", dagster_instance
+    )
+    return f"sqlite:///{tmp_path / 'wh.db'}"
+
+
+@pytest.fixture
+def sqlite_scores(sqlite_url):
+    return scores(warehouse.create_engine(sqlite_url))
 
 
 @pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
 def test_a_run_on_a_server_warehouse_matches_sqlite(
-    server, request, tmp_path, dagster_instance, sqlite_scores
+    server, request, tmp_path, dagster_instance, sqlite_scores, sqlite_url
 ):
     url = request.getfixturevalue(server)
     project = write_project(tmp_path / "server")
@@ -35,6 +42,9 @@ def test_a_run_on_a_server_warehouse_matches_sqlite(
     engine = run_day(project, url, dagster_instance)  # a rerun replaces, never duplicates
     assert len(warehouse.read_table(engine, warehouse.kr_scores)) == 3
     engine.dispose()
+    # `status` reads through the plain DB-API: the same rows from every driver
+    assert scoreboard.read_scores(url, None) == scoreboard.read_scores(sqlite_url, None)
+    assert scoreboard.read_scores(url, AS_OF).as_of == "2026-11-10"
 
 
 def test_a_failed_publish_leaves_every_table_as_it_was(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from okr_pipeline import PROJECT_ENV, WAREHOUSE_ENV, warehouse
+from okr_pipeline import PROJECT_ENV, WAREHOUSE_ENV, default_warehouse_url
 from okr_pipeline.config import load_project
 from okr_pipeline.orchestration.assets import (
     MAX_DAYS_PER_RUN,
@@ -46,7 +46,7 @@ def build_definitions(project_dir: str | Path, warehouse_url: str | None = None)
         warehouse_url = (
             dg.EnvVar(WAREHOUSE_ENV)
             if os.environ.get(WAREHOUSE_ENV)
-            else warehouse.default_url(project_dir)
+            else default_warehouse_url(project_dir)
         )
     return dg.Definitions(
         assets=[build_source_assets(project, partitions), build_score_assets(project, partitions)],
