@@ -215,6 +215,27 @@ def _as_dates(column: pd.Series) -> pd.Series:
     return column.map(lambda value: value.date() if isinstance(value, datetime) else value)
 
 
+# From this many rows, PostgreSQL (psycopg 3) is written with COPY: 100,000 kr_scores rows
+# took 0.6-0.7 s by COPY against 2.8-3.6 s by executemany (pipeline mode) and 3.0 s by
+# multi-row INSERTs (measured against the local server). Smaller writes keep executemany, as
+# every other backend does (psycopg2's dialect sends those as multi-row INSERTs).
+COPY_ROWS = 1_000
+
+
+def _insert(connection: sa.Connection, table: sa.Table, records: list[dict]) -> None:
+    dialect = connection.dialect
+    if len(records) < COPY_ROWS or (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
+        connection.execute(table.insert(), records)
+        return
+    names = list(records[0])
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    # the DB-API connection of this SQLAlchemy transaction: COPY is part of the same run
+    cursor = connection.connection.dbapi_connection.cursor()
+    with cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row([record[name] for name in names])
+
+
 class Publication:
     """The open publishing transaction of one run (see `publishing`)."""
 
@@ -239,13 +260,13 @@ class Publication:
             )
         if len(inserted):
             rows = inserted.assign(loaded_at=self.loaded_at)
-            self.connection.execute(metric_values.insert(), _records(rows, metric_values))
+            _insert(self.connection, metric_values, _records(rows, metric_values))
 
     def replace_day(self, table: sa.Table, as_of: date, frame: pd.DataFrame) -> None:
         """Replace every row of one as-of date: reruns are idempotent."""
         self.connection.execute(table.delete().where(table.c.as_of == as_of))
         if len(frame):
-            self.connection.execute(table.insert(), _records(frame, table))
+            _insert(self.connection, table, _records(frame, table))
 
 
 @contextmanager

@@ -64,3 +64,29 @@ def test_a_failed_publish_leaves_every_table_as_it_was(tmp_path):
 
     assert warehouse.read_table(engine, warehouse.metric_values).empty
     assert warehouse.read_table(engine, warehouse.source_runs)["status"].tolist() == ["ok"]
+
+
+@pytest.mark.parametrize("server", ["sqlite", "postgres_url", "mariadb_url"])
+def test_a_large_write_reads_back_the_same_on_every_backend(server, request, tmp_path):
+    """Above COPY_ROWS, PostgreSQL is written with COPY; every value must survive it."""
+    url = (
+        f"sqlite:///{tmp_path / 'wh.db'}" if server == "sqlite" else request.getfixturevalue(server)
+    )
+    engine = warehouse.create_engine(url)
+    day = date(2026, 11, 1)
+    records = [
+        {
+            "as_of": day,
+            "metric_id": f"app.m{number:04d}",
+            "check": "max",  # a reserved word in SQL, quoted in the COPY column list
+            "success": number % 3 != 0,
+            "observed": f'max {number} on "{day}", \\ tab\there',
+            "message": None if number % 3 else "value\nabove max",
+        }
+        for number in range(warehouse.COPY_ROWS + 500)
+    ]
+    with warehouse.publishing(engine) as publication:
+        publication.replace_day(warehouse.metric_checks, day, pd.DataFrame(records))
+    stored = warehouse.read_table(engine, warehouse.metric_checks, day)
+    engine.dispose()
+    assert stored.to_dict("records") == records
