@@ -25,6 +25,7 @@ from okr_pipeline.config import Project
 from okr_pipeline.scoring import OkrFrames, ScoreTables, frames_from_project, score
 from okr_pipeline.scoring.rules import select_cycles
 from okr_pipeline.sources import FetchWindow, SourceFetch, connector_for
+from okr_pipeline.sources.base import stacked
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
     failed_checks,
@@ -52,7 +53,7 @@ def scored_cycles(project: Project, as_of: date):
     return [okrs for okrs, keep in zip(project.cycles, scored, strict=True) if keep]
 
 
-def fetch_window(project: Project, as_of: date, today: date | None = None) -> FetchWindow:
+def fetch_window(project: Project, as_of: date, today: date) -> FetchWindow:
     """The days every source is asked for: from the earliest day any scored KR looks at."""
     first_days = [as_of]
     for okrs in scored_cycles(project, as_of):
@@ -65,7 +66,7 @@ def fetch_window(project: Project, as_of: date, today: date | None = None) -> Fe
         start=min(first_days),
         end=as_of + timedelta(1),
         as_of=as_of,
-        today=today or today_in(project.settings.timezone),
+        today=today,
     )
 
 
@@ -111,9 +112,9 @@ def validate_fetches(
 ) -> pd.DataFrame:
     """Run every metric's `checks:` over each day's series (SPEC 2), in as few GX calls as fit."""
     checks = {
-        f"{source.name}.{metric.name}": metric.checks
+        metric_id: metric.checks
         for source in project.sources.values()
-        for metric in source.metrics
+        for metric_id, metric in zip(source.metric_ids(), source.metrics, strict=True)
     }
     days = {
         day: {
@@ -124,8 +125,6 @@ def validate_fetches(
         }
         for day, cut in day_fetches(fetches, windows)
     }
-    if not any(days.values()):
-        return pd.DataFrame(columns=CHECK_COLUMNS)
     return validate_days(days, checks)
 
 
@@ -247,8 +246,8 @@ def merge_values(stored: pd.DataFrame, accepted: list[Accepted]) -> ValueChanges
     fresh = pd.DataFrame(
         {
             "metric_id": np.repeat(np.array([i.metric_id for i in accepted], object), lengths),
-            "ts": _stacked([item.series["ts"] for item in accepted], "datetime64[ns]"),
-            "value": _stacked([item.series["value"] for item in accepted], "float64"),
+            "ts": stacked([item.series for item in accepted], "ts", "datetime64[ns]"),
+            "value": stacked([item.series for item in accepted], "value", "float64"),
             "source": np.repeat(np.array([item.source for item in accepted], object), lengths),
         }
     )
@@ -263,10 +262,6 @@ def merge_values(stored: pd.DataFrame, accepted: list[Accepted]) -> ValueChanges
         deleted=both.loc[(both["_merge"] != "right_only") & ~same, keys],
         inserted=both.loc[(both["_merge"] != "left_only") & ~same, [*keys, "value", "source"]],
     )
-
-
-def _stacked(columns: list[pd.Series], dtype: str) -> np.ndarray:
-    return np.concatenate([column.to_numpy(dtype) for column in columns] or [np.array([], dtype)])
 
 
 def publish(

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from okr_pipeline.sources.base import stacked
+
 if TYPE_CHECKING:
     from okr_pipeline.config.models import Checks
 
@@ -153,15 +155,11 @@ def long_frame(
     def threshold(values: list[float | int | None]) -> np.ndarray:
         return per_metric([np.nan if value is None else value for value in values], np.float64)
 
-    def stacked(column: str, dtype: str) -> np.ndarray:
-        parts = [frame[column].to_numpy(dtype=dtype) for frame in series]
-        return np.concatenate(parts) if parts else np.array([], dtype=dtype)
-
     frame = pd.DataFrame(
         {
             "metric": per_metric(list(range(len(series))), np.int64),
-            "ts": stacked("ts", "datetime64[ns]"),
-            "value": stacked("value", "float64"),
+            "ts": stacked(series, "ts", "datetime64[ns]"),
+            "value": stacked(series, "value", "float64"),
             "check_not_null": per_metric([rule.not_null for rule in rules], bool),
             "check_unique_ts": per_metric([rule.unique_ts for rule in rules], bool),
             "check_non_decreasing": per_metric([rule.non_decreasing for rule in rules], bool),

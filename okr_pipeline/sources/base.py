@@ -161,6 +161,12 @@ def with_retries(action: Callable[[], T], retries: int, base_delay: float = 0.5)
     return retrying(action)
 
 
+def stacked(series: list[pd.DataFrame], column: str, dtype: str) -> np.ndarray:
+    """One column of many series, end to end, as one numpy array."""
+    parts = [frame[column].to_numpy(dtype=dtype) for frame in series]
+    return np.concatenate(parts) if parts else np.array([], dtype=dtype)
+
+
 def in_window(series: pd.DataFrame, window: FetchWindow) -> pd.DataFrame:
     """The rows of a series inside the window (and any row without a day, for the checks).
 
