@@ -84,8 +84,9 @@ class MetricBase(Strict):
 
 class SourceBase(Strict):
     name: str = Field(pattern=SLUG)
-    timeout_seconds: float = Field(default=30, gt=0)
+    timeout_seconds: float = Field(default=30, gt=0)  # each request or query, start to end
     retries: int = Field(default=2, ge=0, le=10)
+    deadline_minutes: float = Field(default=10, gt=0)  # the whole source: metrics, pages, retries
 
     def metric_ids(self) -> list[str]:
         return [f"{self.name}.{metric.name}" for metric in self.metrics]  # type: ignore[attr-defined]
@@ -249,7 +250,13 @@ class RestMetric(MetricBase):
         return self.records is None
 
 
-class RestSource(SourceBase):
+class HttpSourceBase(SourceBase):
+    """What every API source shares: a cap on each response's size, counted unpacked."""
+
+    max_response_mb: float = Field(default=100, gt=0)
+
+
+class RestSource(HttpSourceBase):
     kind: Literal["rest"]
     base_url: str = Field(min_length=1)
     auth: Auth | None = None
@@ -263,7 +270,7 @@ class PrometheusMetric(MetricBase):
     promql: str = Field(min_length=1)
 
 
-class PrometheusSource(SourceBase):
+class PrometheusSource(HttpSourceBase):
     kind: Literal["prometheus"]
     url: str = Field(min_length=1)
     auth: Auth | None = None
@@ -281,7 +288,7 @@ class GithubMetric(MetricBase):
         return self
 
 
-class GithubSource(SourceBase):
+class GithubSource(HttpSourceBase):
     kind: Literal["github"]
     repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
     token: str | None = None
@@ -293,7 +300,7 @@ class JiraMetric(MetricBase):
     jql: str = Field(min_length=1)
 
 
-class JiraSource(SourceBase):
+class JiraSource(HttpSourceBase):
     kind: Literal["jira"]
     url: str = Field(min_length=1)
     username: str = Field(min_length=1)
@@ -306,7 +313,7 @@ class TargetprocessMetric(MetricBase):
     where: str | None = None
 
 
-class TargetprocessSource(SourceBase):
+class TargetprocessSource(HttpSourceBase):
     kind: Literal["targetprocess"]
     url: str = Field(min_length=1)
     token: str = Field(min_length=1)
