@@ -9,11 +9,16 @@ from __future__ import annotations
 import pandas as pd
 
 from okr_pipeline.config.models import CsvMetric
-from okr_pipeline.sources.base import Connector, FetchWindow, SourceError, SourceFetch
+from okr_pipeline.sources.base import (
+    Connector,
+    FetchWindow,
+    SourceError,
+    SourceFetch,
+    window_rows,
+)
 
 TRUE_WORDS = frozenset({"true", "yes", "1"})
 FALSE_WORDS = frozenset({"false", "no", "0"})
-OFFSET = r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$"  # an ISO timestamp's UTC offset
 
 
 def _matches(column: pd.Series, wanted: str | int | float | bool) -> pd.Series:
@@ -59,15 +64,15 @@ class CsvConnector(Connector):
             raise SourceError(f"{self.source.path} has no column {', '.join(missing)}")
         for column, wanted in metric.filter.items():
             table = table[_matches(table[column], wanted)]
-        texts = table[metric.ts].str.strip()
-        stamps = pd.to_datetime(texts, errors="coerce", format="mixed", utc=True)
-        if stamps.isna().any():
-            raise SourceError(f"{metric.ts} is not a date: {texts[stamps.isna()].iloc[0]!r}")
-        # Text without an offset is local time already: parsed as UTC, its wall clock is
-        # kept. Text with an offset (`Z`, `+02:00`) is converted to the project's timezone.
-        has_offset = texts.str.contains(OFFSET, regex=True)
-        zoned = stamps.dt.tz_convert(self.project.settings.timezone).dt.tz_localize(None)
-        days = stamps.dt.tz_localize(None).where(~has_offset, zoned).dt.normalize()
-        in_window = (days >= pd.Timestamp(window.start)) & (days < pd.Timestamp(window.end))
-        values = table[metric.value].str.strip().replace("", None)
-        return pd.DataFrame({"ts": days[in_window], "value": values[in_window].to_numpy()})
+        lines = table.index + 2  # the header is line 1
+
+        rows = window_rows(
+            table[metric.ts].tolist(),
+            table[metric.value].tolist(),
+            self.project.settings.timezone,
+            window,
+            where=lambda row: f"{self.source.path}, line {lines[row]}",
+            names=(metric.ts, metric.value),
+            quote_cells=False,  # `path` may point at any file: never echo one of its cells
+        )
+        return rows[["ts", "value"]]

@@ -12,7 +12,6 @@ the `HttpClient` and the JSONPath helpers.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -33,11 +32,14 @@ from okr_pipeline.config.models import (
     RestMetric,
     RestSource,
 )
-from okr_pipeline.sources.base import Connector, FetchWindow, SourceError
+from okr_pipeline.sources.base import (
+    NOT_FINITE,
+    Connector,
+    FetchWindow,
+    SourceError,
+    window_rows,
+)
 from okr_pipeline.sources.http import HttpClient
-
-EPOCH_TEXT = re.compile(r"^\d{9,}(\.\d+)?$")  # epoch seconds written as text; 8 digits is a date
-
 
 # ---------------------------------------------------------------- JSON helpers
 
@@ -76,21 +78,6 @@ def record_field(record: Any, dotted: str) -> Any:
         else:
             raise KeyError(dotted)
     return node
-
-
-def parse_stamp(raw: Any, timezone: str) -> pd.Timestamp:
-    """A record's time as a naive local timestamp: a date, an ISO timestamp or epoch seconds."""
-    if isinstance(raw, bool) or raw is None:
-        raise ValueError(raw)
-    if isinstance(raw, int | float) or (isinstance(raw, str) and EPOCH_TEXT.match(raw)):
-        stamp = pd.Timestamp(float(raw), unit="s", tz="UTC")
-    elif isinstance(raw, str):
-        stamp = pd.Timestamp(raw)
-    else:
-        raise ValueError(raw)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(timezone).tz_localize(None)
-    return stamp
 
 
 def substitute(value: Any, window: FetchWindow) -> Any:
@@ -314,20 +301,17 @@ class RestConnector(Connector):
         raise SourceError(f"records path {expression!r} matches nothing; {shape(payload)}")
 
     def _per_day(self, records: list[Any], metric: RestMetric, window: FetchWindow) -> pd.DataFrame:
-        """One value per day of the window: records of a day combined by `per_day`."""
-        timezone = self.project.settings.timezone
+        """One value per day of the window: records of a day combined by `per_day`.
+
+        A day with a record that is no finite number keeps NOT_FINITE whatever `per_day`
+        does with it (a `min` must not hide it), so the `finite` check rejects the data.
+        """
         stamps, values = [], []
         for number, record in enumerate(records, start=1):
             try:
-                raw_ts = record_field(record, metric.ts)
+                stamps.append(record_field(record, metric.ts))
             except KeyError:
                 raise SourceError(f"record {number} has no field {metric.ts!r}") from None
-            try:
-                stamps.append(parse_stamp(raw_ts, timezone))
-            except (ValueError, TypeError, OverflowError):
-                raise SourceError(
-                    f"record {number}: {metric.ts} is not a date: {raw_ts!r}"
-                ) from None
             if metric.value is None:
                 values.append(1.0)
                 continue
@@ -335,16 +319,17 @@ class RestConnector(Connector):
                 values.append(record_field(record, metric.value))
             except KeyError:
                 raise SourceError(f"record {number} has no field {metric.value!r}") from None
-        frame = pd.DataFrame({"stamp": pd.Series(stamps, dtype="datetime64[ns]"), "value": values})
-        numbers = pd.to_numeric(frame["value"], errors="coerce")
-        bad = numbers.isna() & frame["value"].notna()
-        if bad.any():
-            raise SourceError(f"{metric.value} is not a number: {frame['value'][bad].iloc[0]!r}")
-        frame = frame.assign(value=numbers, ts=frame["stamp"].dt.normalize())
-        in_window = (frame["ts"] >= pd.Timestamp(window.start)) & (
-            frame["ts"] < pd.Timestamp(window.end)
+        frame = window_rows(
+            stamps,
+            values,
+            self.project.settings.timezone,
+            window,
+            where=lambda row: f"record {row + 1}",
+            names=(metric.ts, metric.value or "value"),
         )
-        days = frame[in_window].sort_values("stamp", kind="stable").groupby("ts")["value"]
+        days = frame.sort_values("stamp", kind="stable").groupby("ts")["value"]
         # min_count=1: a day whose values are all null stays null, for the `not_null` check
         combined = days.sum(min_count=1) if metric.per_day == "sum" else days.agg(metric.per_day)
+        not_finite = frame["value"].eq(NOT_FINITE).groupby(frame["ts"]).any()
+        combined = combined.mask(not_finite.reindex(combined.index, fill_value=False), NOT_FINITE)
         return combined.reset_index()[["ts", "value"]]

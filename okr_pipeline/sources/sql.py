@@ -111,7 +111,9 @@ class SqlConnector(Connector):
             with connection:
                 self._limit_statement_time(connection)
                 result = connection.execute(sa.text(query), bounds)
-                return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+                # object columns keep a NULL (None) apart from a NaN the database returned
+                rows = result.fetchall()
+                return pd.DataFrame(rows, columns=list(result.keys()), dtype=object)
         except sa.exc.DBAPIError as error:
             if error.connection_invalidated:
                 raise TransientSourceError(f"connection lost: {_first_line(error)}") from None
@@ -136,6 +138,9 @@ class SqlConnector(Connector):
         except sa.exc.DBAPIError as error:
             self._unreachable = f"cannot connect: {_first_line(error)}"
             raise TransientSourceError(self._unreachable) from None
+        except ValueError:  # SQLAlchemy's int() of the port; the URL itself is never shown
+            self._unreachable = "cannot use this database URL: its port is not a number"
+            raise SourceError(self._unreachable) from None
         except (sa.exc.SQLAlchemyError, ImportError) as error:
             # An unknown dialect or a driver that is not installed: no retry helps.
             self._unreachable = f"cannot use this database URL: {error}"

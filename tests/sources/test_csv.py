@@ -125,14 +125,16 @@ def test_missing_columns_are_named_and_other_metrics_still_load(tmp_path: Path):
 def test_bad_date(tmp_path: Path):
     csv_project(tmp_path, one_metric(), SALES + "2026-10-0x,north,3,true,1\n")
     assert (
-        error(fetch(tmp_path, "sales", OCTOBER_1_TO_3), "m") == "date is not a date: '2026-10-0x'"
+        error(fetch(tmp_path, "sales", OCTOBER_1_TO_3), "m")
+        == "data/sales.csv, line 8: date is not a date"
     )
 
 
-def test_non_numeric_value(tmp_path: Path):
+def test_non_numeric_value_names_file_line_and_column_never_the_cell(tmp_path: Path):
     csv_project(tmp_path, one_metric(), SALES + "2026-10-02,north,12abc,true,1\n")
+    # SALES holds a header and six rows: the appended row is line 8
     assert error(fetch(tmp_path, "sales", OCTOBER_1_TO_3), "m") == (
-        "value is not a number: '12abc'"
+        "data/sales.csv, line 8: amount is not a number"
     )
 
 

@@ -194,7 +194,7 @@ def test_a_records_path_that_matches_nothing_is_an_error(httpserver, tmp_path):
     [
         ({"when": "2026-11-20", "n": 1}, "record 2 has no field 'day'"),
         ({"day": "yesterday", "n": 1}, "record 2: day is not a date: 'yesterday'"),
-        ({"day": "2026-11-20", "n": "many"}, "n is not a number: 'many'"),
+        ({"day": "2026-11-20", "n": "many"}, "record 2: n is not a number: 'many'"),
     ],
 )
 def test_a_malformed_record_is_named(httpserver, tmp_path, record, message):
