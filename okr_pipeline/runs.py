@@ -28,8 +28,8 @@ from okr_pipeline.sources import FetchWindow, SourceFetch, connector_for
 from okr_pipeline.sources.base import stacked
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
-    failed_checks,
     rejected_metrics,
+    rejecting_failures,
     validate_days,
 )
 
@@ -129,14 +129,22 @@ def validate_fetches(
 
 
 def data_problems(fetches: dict[str, SourceFetch], checks: pd.DataFrame) -> pd.DataFrame:
-    """Metrics whose fetch failed (`source_error`) or whose data failed a check (`invalid`)."""
+    """Metrics whose fetch failed (`source_error`), or whose data the source sent unusable
+    or failed a rejecting check (`invalid`). Late data is no problem here: scoring labels
+    it `stale` from the newest value it has."""
     rows = [
         (metric.metric_id, "source_error", metric.error)
         for fetch in fetches.values()
         for metric in fetch.metrics
         if metric.error
     ]
-    failed = failed_checks(checks)
+    rows += [
+        (metric.metric_id, "invalid", metric.rejected)
+        for fetch in fetches.values()
+        for metric in fetch.metrics
+        if metric.rejected
+    ]
+    failed = rejecting_failures(checks)
     for metric_id, group in failed.groupby("metric_id", sort=True) if len(failed) else []:
         first = group.iloc[0]
         rows.append((metric_id, "invalid", f"check {first['check']} failed: {first['message']}"))

@@ -8,7 +8,8 @@ travel as columns of that frame:
 - `min_allowed`, `max_allowed`, `fresh_within_days`: the metric's threshold, null where the
   rule is off; a column-pair expectation compares the row with it and skips null thresholds.
 - `check_not_null`, `check_unique_ts`, `check_non_decreasing`: the on/off rules, applied
-  through `row_condition`s built from Condition objects.
+  through `row_condition`s built from Condition objects. `finite` is always on: a source's
+  NaN or +-Infinity reaches the frame as infinity (`sources.base.NOT_FINITE`).
 - Helper columns where GX has no per-group expectation: `previous_value` (the metric's previous
   non-null value by ts) for non_decreasing, `days_old` (as-of minus ts, on the metric's newest
   value only) for freshness. Uniqueness is GX's own compound (metric, ts) expectation.
@@ -42,7 +43,12 @@ if TYPE_CHECKING:
     from okr_pipeline.config.models import Checks
 
 CHECK_COLUMNS = ["as_of", "metric_id", "check", "success", "observed", "message"]
-CHECKS = ("not_null", "min", "max", "fresh_within_days", "unique_ts", "non_decreasing")
+CHECKS = (
+    "not_null", "finite", "min", "max", "fresh_within_days", "unique_ts", "non_decreasing",
+)  # fmt: skip
+# Freshness labels late data `stale`; it never rejects it (docs/scoring.md, data problems).
+LABELLING_CHECKS = frozenset({"fresh_within_days"})
+LARGEST_FLOAT = float(np.finfo(np.float64).max)
 NO_VALUES = "no values"
 # A backfill's days share GX calls up to this many rows each: one call validated 365k rows in
 # about a second here (benchmarks/validation.py); far larger frames only cost memory.
@@ -133,9 +139,15 @@ def failed_checks(results: pd.DataFrame) -> pd.DataFrame:
     return results[~results["success"].astype(bool)]
 
 
+def rejecting_failures(results: pd.DataFrame) -> pd.DataFrame:
+    """The failed checks that reject their metric's data: all but freshness."""
+    failed = failed_checks(results)
+    return failed[~failed["check"].isin(LABELLING_CHECKS)] if len(failed) else failed
+
+
 def rejected_metrics(results: pd.DataFrame) -> set[str]:
-    """Metrics that failed any check: rejected whole for the run (SPEC 4)."""
-    return set(failed_checks(results)["metric_id"])
+    """Metrics that failed a rejecting check: their data is rejected whole for the run."""
+    return set(rejecting_failures(results)["metric_id"])
 
 
 def long_frame(
@@ -183,6 +195,7 @@ def long_frame(
 def _enabled(rule: Checks) -> list[str]:
     on = {
         "not_null": rule.not_null,
+        "finite": True,
         "min": rule.min is not None,
         "max": rule.max is not None,
         "fresh_within_days": rule.fresh_within_days is not None,
@@ -252,6 +265,12 @@ def _suite():
                 column="value",
                 row_condition=switched_on("check_not_null"),
                 meta={"check": "not_null"},
+            ),
+            expect.ExpectColumnValuesToBeBetween(
+                column="value",
+                min_value=-LARGEST_FLOAT,
+                max_value=LARGEST_FLOAT,
+                meta={"check": "finite"},
             ),
             at_least("value", "min_allowed", "min"),
             at_least("max_allowed", "value", "max"),
@@ -335,6 +354,17 @@ class _Observed:
             return True, seen, None
         first = failed.iloc[0]
         return False, seen, f"value is null on {_day(first.ts)}{_more(len(failed), 'value')}"
+
+    def _finite(self, metric: int, rule: Checks, failed: pd.DataFrame):
+        seen = _count(len(failed), "non-finite value")
+        if failed.empty:
+            return True, seen, None
+        first = failed.iloc[0]
+        message = (
+            f"value on {_day(first.ts)} is not a finite number (NaN or ±Infinity)"
+            f"{_more(len(failed), 'value')}"
+        )
+        return False, seen, message
 
     def _min(self, metric: int, rule: Checks, failed: pd.DataFrame):
         return self._extreme(self.lowest.get(metric), "min", rule.min, "below", failed)

@@ -179,20 +179,21 @@ def test_one_row_per_metric_and_enabled_check(results):
     assert not results.duplicated(["metric_id", "check"]).any()
     assert checks_of(results, "app.clean") == [
         "not_null",
+        "finite",
         "min",
         "max",
         "fresh_within_days",
         "unique_ts",
         "non_decreasing",
     ]
-    assert checks_of(results, "app.nulls") == ["not_null", "unique_ts"]  # the defaults
-    assert checks_of(results, "billing.ratio") == ["not_null", "max", "unique_ts"]
+    assert checks_of(results, "app.nulls") == ["not_null", "finite", "unique_ts"]  # defaults
+    assert checks_of(results, "billing.ratio") == ["not_null", "finite", "max", "unique_ts"]
 
 
 def test_disabled_checks_produce_no_row(results):
-    assert checks_of(results, "ops.dups_allowed") == ["not_null"]
-    # Every check off: a null and a duplicate day, and nothing to report.
-    assert checks_of(results, "ext.no_checks") == []
+    assert checks_of(results, "ops.dups_allowed") == ["not_null", "finite"]
+    # Every check that can be turned off is: a null and a duplicate day, only `finite` left.
+    assert checks_of(results, "ext.no_checks") == ["finite"]
 
 
 def test_passing_data(results):
@@ -334,20 +335,22 @@ def test_series_of_nulls_only(results):
     )
 
 
-def test_rejected_metrics_are_those_failing_any_check(results):
+def test_rejected_metrics_are_those_failing_any_check_but_freshness(results):
     assert rejected_metrics(results) == {
         "app.nulls",
         "app.one_null",
         "billing.mrr",
         "billing.ratio",
-        "ops.stale_edge",
-        "ops.null_tail",
         "ops.dups",
         "sales.total",
         "sales.gap",
-        "ext.empty",
         "ext.all_null",
     }
+    # Late data is labelled, never rejected: these failed fresh_within_days alone.
+    late = {"ops.stale_edge", "ops.null_tail", "ext.empty"}
+    failed_freshness = results[(results["check"] == "fresh_within_days") & ~results["success"]]
+    assert late <= set(failed_freshness["metric_id"])
+    assert late.isdisjoint(rejected_metrics(results))
     failed = results[~results["success"]]
     passed = results[results["success"]]
     assert failed["message"].map(bool).all()
@@ -376,7 +379,8 @@ def test_several_metrics_where_only_one_fails():
         "value 40 on 2026-11-21 is above max 10",
     )
     others = results[results["metric_id"] != "shop.refunds"]
-    assert len(others) == 8 and others["success"].all()  # not_null, min, max, unique_ts each
+    # not_null, finite, min, max, unique_ts each
+    assert len(others) == 10 and others["success"].all()
 
 
 def test_calls_do_not_grow_with_metrics():
@@ -387,7 +391,7 @@ def test_calls_do_not_grow_with_metrics():
         rules = {f"s.m{n}": Checks(max=n % 40, fresh_within_days=1) for n in range(metrics)}
         before = validation_calls()
         results = validate_series(data, rules, AS_OF)
-        assert len(results) == 4 * metrics
+        assert len(results) == 5 * metrics  # not_null, finite, max, fresh, unique_ts
         # max n % 40 is below 29, the month's highest value, for every n % 40 < 29
         failing = {f"s.m{n}" for n in range(metrics) if n % 40 < 29}
         assert rejected_metrics(results) == failing
@@ -401,8 +405,9 @@ def test_nothing_to_validate_makes_no_call():
     nothing = validate_series({}, {}, AS_OF)
     assert list(nothing.columns) == CHECK_COLUMNS and nothing.empty
     assert rejected_metrics(nothing) == set()
-    empty = validate_series({"a.b": series([], [])}, {"a.b": Checks(fresh_within_days=1)}, AS_OF)
-    assert rejected_metrics(empty) == {"a.b"}
+    empty = validate_series({"a.b": series([], [])}, {"a.b": Checks(min=0)}, AS_OF)
+    assert rejected_metrics(empty) == set()  # no values: nothing to reject
+    assert empty.loc[empty["check"] == "min", "observed"].tolist() == ["no values"]
     assert validation_calls() == before
 
 
