@@ -142,6 +142,10 @@ def build_source_assets(project: Project, partitions: dg.PartitionsDefinition):
         selected = sorted(key.path[-1] for key in context.selected_asset_keys)
         fetches = runs.fetch_sources(project, selected, runs.covering(windows))
         checks = runs.validate_fetches(project, fetches, windows)
+        for fetch in fetches.values():
+            for metric in fetch.metrics:
+                if metric.traceback:  # a bug or an exhausted machine: the whole story here
+                    context.log.error(f"{metric.metric_id}: {metric.error}\n{metric.traceback}")
         for name in selected:
             ids = set(project.sources[name].metric_ids())
             source_checks = checks[checks["metric_id"].isin(ids)] if len(checks) else checks

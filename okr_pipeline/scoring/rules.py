@@ -131,9 +131,17 @@ def boolean_progress(value):
         return (value >= 1).astype(np.float64)
 
 
+ROUNDING_TOLERANCE = 1e-9
+
+
 def score_from_progress(progress):
-    """SPEC 4: score = round(progress, 2)."""
-    return np.round(progress, 2)
+    """score = progress rounded half up to 2 decimals, as a person rounds: 0.125 -> 0.13,
+    0.695 -> 0.70. numpy rounds half to even, and 0.695 is stored as 0.69499999..., so the
+    tolerance lets binary floats round as their decimals do."""
+    with np.errstate(invalid="ignore"):
+        return (
+            np.floor(np.asarray(progress, dtype=np.float64) * 100 + 0.5 + ROUNDING_TOLERANCE) / 100
+        )
 
 
 def grade_band(score):
