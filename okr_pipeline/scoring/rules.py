@@ -224,6 +224,17 @@ def least_squares_at_zero(n, sum_x, sum_y, sum_xx, sum_xy):
     return np.where(n >= 3, value, np.nan)
 
 
+def checkin_due(as_of_day, start_day, end_day, last_checkin_day, every_days):
+    """A check-in is due once `every_days` (N) have passed since the newest check-in, or,
+    with none yet, since the day before the cycle started (due on its Nth day): precisely
+    when D - reference >= N, and only while the cycle runs. A key result with no N (not
+    manual, no `checkin_every_days`) is never due."""
+    reference = np.where(np.isnan(last_checkin_day), start_day - 1, last_checkin_day)
+    running = (start_day <= as_of_day) & (as_of_day <= end_day)
+    with np.errstate(invalid="ignore"):
+        return running & (as_of_day - reference >= every_days)
+
+
 def stale(as_of_day, last_observed_day, fresh_within_days):
     """SPEC 4, data problems: stale when the newest value is older than fresh_within_days,
     precisely when D - last_observed_ts > fresh_within_days (days). A value fresh_within_days
