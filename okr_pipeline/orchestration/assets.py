@@ -56,6 +56,10 @@ def source_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["sources", name])
 
 
+def warehouse_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["warehouse", table])
+
+
 def _preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
     if frame.empty:
         return dg.MetadataValue.md("_no rows_")
@@ -158,9 +162,9 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
     names = sorted(project.sources)
     specs = [
         dg.AssetSpec(
-            ["warehouse", table],
+            warehouse_key(table),
             description=description,
-            group_name="scores",
+            group_name="warehouse",
             kinds={"sql", "pandas"},
             owners=OWNERS,
             deps=[source_key(name) for name in names],
@@ -221,6 +225,6 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
             metadata = {"dagster/row_count": counts[table], **summary}
             if table in previews:
                 metadata["preview"] = previews[table]
-            yield dg.MaterializeResult(asset_key=["warehouse", table], metadata=metadata)
+            yield dg.MaterializeResult(asset_key=warehouse_key(table), metadata=metadata)
 
     return score_okrs
