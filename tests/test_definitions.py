@@ -82,3 +82,17 @@ def test_dagster_loads_the_workspace_without_error(tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_code_location_has_one_name_everywhere():
+    import tomllib
+
+    import yaml
+
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    (entry,) = workspace["load_from"]
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    deploy = (REPO / "deploy" / "README.md").read_text()
+    name = entry["python_file"]["location_name"]
+    assert name == pyproject["tool"]["dagster"]["code_location_name"] == "okr-pipeline"
+    assert f"location_name: {name}" in deploy and f"- name: {name}" in deploy
