@@ -1,0 +1,137 @@
+"""Manual check-ins (checkins/*.csv): a value for a manual key result, and confidence and a
+note for any key result."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from okr_pipeline.config.models import ISO_DATE
+from okr_pipeline.config.problems import ConfigProblem, did_you_mean
+from okr_pipeline.config.reading import read_text
+
+CHECKIN_COLUMNS = ("kr_id", "date", "value", "confidence", "note")
+CHECKIN_HEADER = "kr_id,date,value[,confidence,note]"
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """One manual check-in row: a value for a manual KR, and confidence and a note for any KR."""
+
+    kr_id: str
+    date: date
+    value: float | None
+    confidence: float | None
+    note: str | None
+
+
+def load_checkins(root: Path, kr_ids: set[str] | None, problems: list) -> list[Checkin]:
+    """Check-in rows of checkins/*.csv; `kr_ids` None skips the unknown-key-result check."""
+    directory = root / "checkins"
+    paths = sorted(directory.glob("*.csv")) if directory.is_dir() else []
+    checkins = []
+    for path in paths:
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        file = path.relative_to(root).as_posix()
+        text = read_text(path, file, problems)
+        if text is not None:
+            checkins.extend(_read_checkins(text, file, kr_ids, problems))
+    return checkins
+
+
+def _read_checkins(text: str, file: str, kr_ids: set[str] | None, problems: list) -> list:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    checkins = []
+    try:
+        header = [cell.strip() for cell in next(reader, [])]
+        wrong = _header_problem(header)
+        if wrong:
+            problems.append(ConfigProblem(file, "header", "", wrong))
+            return []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            item = f"line {reader.line_num}"
+            if len(row) != len(header):
+                problems.append(
+                    ConfigProblem(file, item, "", f"{len(row)} fields, expected {len(header)} "
+                                  f"({','.join(header)})")
+                )  # fmt: skip
+                continue
+            checkin = _parse_checkin(dict(zip(header, row, strict=True)), file, item, kr_ids)
+            if isinstance(checkin, Checkin):
+                checkins.append(checkin)
+            else:
+                problems.extend(checkin)
+    except csv.Error as error:
+        problems.append(ConfigProblem(file, f"line {reader.line_num}", "", f"invalid CSV: {error}"))
+    return checkins
+
+
+def _header_problem(header: list[str]) -> str:
+    if not header:
+        return f"file is empty; expected the header {CHECKIN_HEADER}"
+    parts = []
+    missing = [column for column in CHECKIN_COLUMNS[:3] if column not in header]
+    unknown = [column for column in header if column not in CHECKIN_COLUMNS]
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    for word, columns in (("missing", missing), ("unknown", unknown), ("repeated", repeated)):
+        if columns:
+            plural = "s" if len(columns) > 1 else ""
+            parts.append(f"{word} column{plural} {', '.join(map(repr, columns))}")
+    return f"{'; '.join(parts)}; expected {CHECKIN_HEADER}" if parts else ""
+
+
+def _parse_checkin(
+    row: dict[str, str], file: str, item: str, kr_ids: set[str] | None
+) -> Checkin | list[ConfigProblem]:
+    """A check-in, or the problems of its row."""
+    problems = []
+    kr_id = row["kr_id"].strip()
+    if not kr_id:
+        problems.append(ConfigProblem(file, item, "kr_id", "must not be empty"))
+    elif kr_ids is not None and kr_id not in kr_ids:
+        problems.append(
+            ConfigProblem(file, item, "kr_id", f"unknown key result {kr_id!r}"
+                          + did_you_mean(kr_id, kr_ids))
+        )  # fmt: skip
+    text = row["date"].strip()
+    day = None
+    if ISO_DATE.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as error:
+            problems.append(ConfigProblem(file, item, "date", f"{text} is not a date: {error}"))
+    else:
+        problems.append(
+            ConfigProblem(file, item, "date", f"expected a date as YYYY-MM-DD, not {text!r}")
+        )
+    numbers: dict[str, float | None] = {}
+    for column in ("value", "confidence"):
+        cell = (row.get(column) or "").strip()
+        try:
+            numbers[column] = _finite_number(cell)
+        except ValueError:
+            problems.append(ConfigProblem(file, item, column, f"expected a number, not {cell!r}"))
+    confidence = numbers.get("confidence")
+    if confidence is not None and not 0 <= confidence <= 1:
+        problems.append(ConfigProblem(file, item, "confidence", "must be between 0 and 1"))
+    if problems or day is None:
+        return problems
+    note = (row.get("note") or "").strip() or None
+    return Checkin(kr_id, day, numbers["value"], confidence, note)
+
+
+def _finite_number(cell: str) -> float | None:
+    """An empty cell is no value; `nan` and `inf` are not numbers a check-in can hold."""
+    if not cell:
+        return None
+    number = float(cell)
+    if not math.isfinite(number):
+        raise ValueError(cell)
+    return number
