@@ -28,7 +28,7 @@ from okr_pipeline.config.problems import (
     problems_from_validation,
     sorted_problems,
 )
-from okr_pipeline.config.reading import expand_env, read_yaml, yaml_files
+from okr_pipeline.config.reading import expand, read_yaml, yaml_files
 from okr_pipeline.config.references import MetricCatalog, cross_check_cycle, cycle_differences
 
 PROJECT_FILE = "okr_project.yaml"
@@ -121,9 +121,10 @@ def _validate(
 
 def _load_settings(path: Path, problems: list, secrets: set[str]) -> ProjectSettings | None:
     raw = read_yaml(path, PROJECT_FILE, problems, allow_empty=True)
-    if raw is None:
+    expanded = expand(raw, PROJECT_FILE, "", problems, secrets) if raw is not None else None
+    if expanded is None:
         return None
-    tree, unset = expand_env(raw, PROJECT_FILE, "", problems, secrets)
+    tree, unset = expanded
     return _validate(ProjectSettings, tree, PROJECT_FILE, problems, raw, unset)
 
 
@@ -139,8 +140,9 @@ def _load_sources(
         name = raw.get("name") if raw is not None else None
         root_item = f"source {name}" if isinstance(name, str) and name.strip() else ""
         source = None
-        if raw is not None:
-            tree, unset = expand_env(raw, file, root_item, problems, secrets)
+        expanded = expand(raw, file, root_item, problems, secrets) if raw is not None else None
+        if expanded is not None:
+            tree, unset = expanded
             wrapped = _validate(
                 SourceFile,
                 {"source": tree},
@@ -195,8 +197,9 @@ def _load_okrs(
         file = path.relative_to(root).as_posix()
         raw = read_yaml(path, file, problems)
         parsed = None
-        if raw is not None:
-            tree, unset = expand_env(raw, file, "", problems, secrets)
+        expanded = expand(raw, file, "", problems, secrets) if raw is not None else None
+        if expanded is not None:
+            tree, unset = expanded
             parsed = _validate(OkrFile, tree, file, problems, raw, unset)
         if parsed is not None:
             by_cycle[parsed.cycle.id].append((file, parsed))

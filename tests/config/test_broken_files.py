@@ -553,22 +553,6 @@ CASES = [
         id="yaml-tab-indentation",
     ),
     pytest.param(
-        # 10**9 strings if every alias were expanded separately; the answer must come at once.
-        [
-            put(
-                "okr_project.yaml",
-                "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
-                + "".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]\n" for n in range(1, 9))
-                + "timezone: *a8\n",
-            )
-        ],
-        [
-            *(f"okr_project.yaml: a{n}: unknown field" for n in range(9)),
-            "okr_project.yaml: timezone: expected a string",
-        ],
-        id="yaml-alias-bomb",
-    ),
-    pytest.param(
         [remove(Q4), remove(PLATFORM), remove(CHECKINS)],
         ["okrs/: no OKR files found (okrs/*.yaml)"],
         id="no-okr-files",
