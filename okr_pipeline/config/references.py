@@ -23,6 +23,8 @@ from okr_pipeline.config.models import (
 )
 from okr_pipeline.config.problems import ConfigProblem, did_you_mean
 
+MAX_ALIGNMENT_DEPTH = 20  # levels of objectives, the top one counted as 1
+
 if TYPE_CHECKING:
     from okr_pipeline.config.loader import CycleOkrs
 
@@ -104,6 +106,7 @@ def cross_check_cycle(
                 item = f"objective {objective.id} › key result {kr.id}"
                 problems.extend(_cross_check_kr(kr, cycle, file, item, catalog, kr_homes, complete))
     problems.extend(_alignment_cycles(okrs))
+    problems.extend(_alignment_too_deep(okrs))
     problems.extend(_rollup_cycles(okrs, documents))
     return problems
 
@@ -253,6 +256,46 @@ def _alignment_cycles(okrs: CycleOkrs) -> list[ConfigProblem]:
                       "alignment cycle: " + " → ".join(loop))
         for loop in _loops(edges)
     ]  # fmt: skip
+
+
+def _alignment_too_deep(okrs: CycleOkrs) -> list[ConfigProblem]:
+    """A chain of parents longer than anyone reads is a mistake, and every roll-up, report
+    and tree along it would walk it: reported once, at the deepest objective of each chain."""
+    parents = {o.id: o.parent for o in okrs.objectives if o.parent and o.parent != o.id}
+    levels, tops = _alignment_levels(parents)
+    too_deep = {id_ for id_, level in levels.items() if level > MAX_ALIGNMENT_DEPTH}
+    below_too_deep = {parents[id_] for id_ in too_deep}
+    return [
+        ConfigProblem(okrs.files[id_], f"objective {id_}", "parent",
+                      f"aligned {levels[id_]} levels deep, from {id_} up to {tops[id_]}; "
+                      f"keep alignment within {MAX_ALIGNMENT_DEPTH} levels")
+        for id_ in sorted(too_deep - below_too_deep)
+    ]  # fmt: skip
+
+
+def _alignment_levels(parents: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """The level of each objective in the alignment tree (1 for one aligned to no objective)
+    and the top of its chain; objectives on a loop, or below one, have none (loops are
+    reported apart). Walks up without recursion: a chain may be thousands long."""
+    levels: dict[str, int] = {}
+    tops: dict[str, str] = {}
+    looping: set[str] = set()
+    for start in parents:
+        path: dict[str, None] = {}  # the walk so far, in order, for fast membership
+        node = start
+        while node in parents and node not in levels and node not in looping:
+            if node in path:
+                break
+            path[node] = None
+            node = parents[node]
+        if node in looping or node in path:
+            looping.update(path)
+            continue
+        level, top = (levels[node], tops[node]) if node in levels else (1, node)
+        for objective_id in reversed(path):
+            level += 1
+            levels[objective_id], tops[objective_id] = level, top
+    return levels, tops
 
 
 def _rollup_cycles(okrs: CycleOkrs, documents: list) -> list[ConfigProblem]:
