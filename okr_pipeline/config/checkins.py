@@ -1,18 +1,34 @@
 """Manual check-ins (checkins/*.csv): a value for a manual key result, and confidence and a
-note for any key result."""
+note for any key result.
+
+One key result has at most one check-in a day: with two, which one counts would depend on
+the order the files are read in. A check-in that cannot count (dated outside every cycle of
+its key result, or a value for a key result measured by a metric) is a warning.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from okr_pipeline.config.models import ISO_DATE
+from okr_pipeline.config.models import (
+    ISO_DATE,
+    Cycle,
+    KeyResultBase,
+    MeasuredKeyResult,
+    MilestonesKeyResult,
+)
 from okr_pipeline.config.problems import ConfigProblem, did_you_mean
 from okr_pipeline.config.reading import read_text
+
+if TYPE_CHECKING:
+    from okr_pipeline.config.loader import CycleOkrs
 
 CHECKIN_COLUMNS = ("kr_id", "date", "value", "confidence", "note")
 CHECKIN_HEADER = "kr_id,date,value[,confidence,note]"
@@ -29,24 +45,91 @@ class Checkin:
     note: str | None
 
 
-def load_checkins(root: Path, kr_ids: set[str] | None, problems: list) -> list[Checkin]:
-    """Check-in rows of checkins/*.csv; `kr_ids` None skips the unknown-key-result check."""
+@dataclass(frozen=True)
+class _Row:
+    """A check-in and where it was written."""
+
+    file: str
+    line: int
+    checkin: Checkin
+
+
+def load_checkins(
+    root: Path, cycles: list[CycleOkrs], complete: bool, problems: list, warnings: list
+) -> list[Checkin]:
+    """Check-in rows of checkins/*.csv. `complete` False (an OKR file could not be read)
+    skips the checks against key results, which may live in that file."""
+    homes: dict[str, list[tuple[Cycle, KeyResultBase]]] = defaultdict(list)
+    for okrs in cycles:
+        for objective in okrs.objectives:
+            for kr in objective.key_results:
+                homes[kr.id].append((okrs.cycle, kr))
     directory = root / "checkins"
     paths = sorted(directory.glob("*.csv")) if directory.is_dir() else []
-    checkins = []
+    rows: list[_Row] = []
     for path in paths:
         if not path.is_file() or path.name.startswith("."):
             continue
         file = path.relative_to(root).as_posix()
         text = read_text(path, file, problems)
         if text is not None:
-            checkins.extend(_read_checkins(text, file, kr_ids, problems))
-    return checkins
+            rows.extend(_read_checkins(text, file, set(homes) if complete else None, problems))
+    problems.extend(_duplicates(rows))
+    if complete:
+        warnings.extend(_unused(rows, homes))
+    return [row.checkin for row in rows]
 
 
-def _read_checkins(text: str, file: str, kr_ids: set[str] | None, problems: list) -> list:
+def _duplicates(rows: list[_Row]) -> list[ConfigProblem]:
+    first: dict[tuple[str, date], _Row] = {}
+    problems = []
+    for row in rows:
+        key = (row.checkin.kr_id, row.checkin.date)
+        if key not in first:
+            first[key] = row
+            continue
+        other = first[key]
+        where = f"line {other.line}" + (f" of {other.file}" if other.file != row.file else "")
+        problems.append(
+            ConfigProblem(row.file, f"line {row.line}", "",
+                          f"duplicate check-in of {key[0]} on {key[1]}, also on {where}")
+        )  # fmt: skip
+    return problems
+
+
+def _unused(rows: list[_Row], homes: dict[str, list[tuple[Cycle, KeyResultBase]]]) -> list:
+    """Warnings for what a run would silently ignore."""
+    warnings = []
+    for row in rows:
+        checkin, item = row.checkin, f"line {row.line}"
+        cycles = [cycle for cycle, _ in homes[checkin.kr_id]]
+        if not any(cycle.start <= checkin.date <= cycle.end for cycle in cycles):
+            spans = "; ".join(f"{c.id}: {c.start} .. {c.end}" for c in cycles)
+            warnings.append(
+                ConfigProblem(row.file, item, "date", f"{checkin.date} is outside every cycle "
+                              f"of key result {checkin.kr_id} ({spans})", "warning")
+            )  # fmt: skip
+        scored_from = [_scored_from(kr) for _, kr in homes[checkin.kr_id]]
+        if checkin.value is not None and "manual" not in scored_from:
+            warnings.append(
+                ConfigProblem(row.file, item, "value", f"not used: key result {checkin.kr_id} "
+                              f"is scored from {scored_from[0]}; only a manual key result "
+                              "takes its value from check-ins", "warning")
+            )  # fmt: skip
+    return warnings
+
+
+def _scored_from(kr: KeyResultBase) -> str:
+    if isinstance(kr, MeasuredKeyResult):
+        return "manual" if kr.metric == "manual" else f"metric {kr.metric}"
+    if isinstance(kr, MilestonesKeyResult):
+        return "its milestones"
+    return "its child key results"
+
+
+def _read_checkins(text: str, file: str, kr_ids: set[str] | None, problems: list) -> list[_Row]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    checkins = []
+    rows = []
     try:
         header = [cell.strip() for cell in next(reader, [])]
         wrong = _header_problem(header)
@@ -65,12 +148,12 @@ def _read_checkins(text: str, file: str, kr_ids: set[str] | None, problems: list
                 continue
             checkin = _parse_checkin(dict(zip(header, row, strict=True)), file, item, kr_ids)
             if isinstance(checkin, Checkin):
-                checkins.append(checkin)
+                rows.append(_Row(file, reader.line_num, checkin))
             else:
                 problems.extend(checkin)
     except csv.Error as error:
         problems.append(ConfigProblem(file, f"line {reader.line_num}", "", f"invalid CSV: {error}"))
-    return checkins
+    return rows
 
 
 def _header_problem(header: list[str]) -> str:

@@ -81,8 +81,8 @@ def load_project(root: Path | str) -> Project:
         settings = _load_settings(root / PROJECT_FILE, problems, secrets) or settings
     warnings: list[ConfigProblem] = []
     sources, source_files, catalog = _load_sources(root, problems, warnings, secrets)
-    cycles, kr_ids = _load_okrs(root, catalog, problems, secrets)
-    checkins = load_checkins(root, kr_ids, problems)
+    cycles, complete = _load_okrs(root, catalog, problems, secrets)
+    checkins = load_checkins(root, cycles, complete, problems, warnings)
 
     if problems:
         shown = shown_secrets(secrets)
@@ -185,8 +185,8 @@ def _load_sources(
 
 def _load_okrs(
     root: Path, catalog: MetricCatalog, problems: list, secrets: set[str]
-) -> tuple[list[CycleOkrs], set[str] | None]:
-    """The cycles, and every key result id (None when a broken file may hold more)."""
+) -> tuple[list[CycleOkrs], bool]:
+    """The cycles, and whether every OKR file could be read (else a key result may be missing)."""
     paths = yaml_files(root, "okrs")
     if not paths:
         problems.append(ConfigProblem("okrs/", "", "", "no OKR files found (okrs/*.yaml)"))
@@ -228,6 +228,4 @@ def _load_okrs(
         complete = cycle_id not in broken_cycles and not unknown_broken_cycle
         problems.extend(cross_check_cycle(okrs, documents, catalog, complete))
         cycles.append(okrs)
-    complete_everywhere = not broken_cycles and not unknown_broken_cycle
-    kr_ids = {kr.id for okrs in cycles for o in okrs.objectives for kr in o.key_results}
-    return cycles, kr_ids if complete_everywhere else None
+    return cycles, not broken_cycles and not unknown_broken_cycle
