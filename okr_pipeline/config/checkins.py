@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from okr_pipeline.config.models import (
+    ID_LENGTH,
     ISO_DATE,
+    TEXT_LENGTH,
     Cycle,
     KeyResultBase,
     MeasuredKeyResult,
     MilestonesKeyResult,
+    control_character_problem,
 )
-from okr_pipeline.config.problems import ConfigProblem, did_you_mean
+from okr_pipeline.config.problems import ConfigProblem, did_you_mean, too_long
 from okr_pipeline.config.reading import read_text
 
 if TYPE_CHECKING:
@@ -176,8 +179,11 @@ def _parse_checkin(
     """A check-in, or the problems of its row."""
     problems = []
     kr_id = row["kr_id"].strip()
+    kr_id_problem = _text_problem(kr_id, ID_LENGTH)
     if not kr_id:
         problems.append(ConfigProblem(file, item, "kr_id", "must not be empty"))
+    elif kr_id_problem:
+        problems.append(ConfigProblem(file, item, "kr_id", kr_id_problem))
     elif kr_ids is not None and kr_id not in kr_ids:
         problems.append(
             ConfigProblem(file, item, "kr_id", f"unknown key result {kr_id!r}"
@@ -204,10 +210,20 @@ def _parse_checkin(
     confidence = numbers.get("confidence")
     if confidence is not None and not 0 <= confidence <= 1:
         problems.append(ConfigProblem(file, item, "confidence", "must be between 0 and 1"))
+    note = (row.get("note") or "").strip()
+    note_problem = _text_problem(note, TEXT_LENGTH)
+    if note_problem:
+        problems.append(ConfigProblem(file, item, "note", note_problem))
     if problems or day is None:
         return problems
-    note = (row.get("note") or "").strip() or None
-    return Checkin(kr_id, day, numbers["value"], confidence, note)
+    return Checkin(kr_id, day, numbers["value"], confidence, note or None)
+
+
+def _text_problem(text: str, limit: int) -> str | None:
+    """Why a cell cannot be stored as written (the warehouse keeps it unaltered), or None."""
+    if len(text) > limit:
+        return too_long(limit, len(text))
+    return control_character_problem(text)
 
 
 def _finite_number(cell: str) -> float | None:

@@ -21,7 +21,15 @@ from okr_pipeline.config.file_secrets import (
     secrets_written_in_file,
     shown_secrets,
 )
-from okr_pipeline.config.models import ID, Cycle, Objective, OkrFile, ProjectSettings, SourceFile
+from okr_pipeline.config.models import (
+    ID,
+    ID_LENGTH,
+    Cycle,
+    Objective,
+    OkrFile,
+    ProjectSettings,
+    SourceFile,
+)
 from okr_pipeline.config.problems import (
     ConfigError,
     ConfigProblem,
@@ -206,7 +214,7 @@ def _load_okrs(
             continue
         cycle = raw.get("cycle") if raw is not None else None
         cycle_id = cycle.get("id") if isinstance(cycle, dict) else None
-        if isinstance(cycle_id, str) and re.match(ID, cycle_id):
+        if isinstance(cycle_id, str) and re.match(ID, cycle_id) and len(cycle_id) <= ID_LENGTH:
             broken_cycles.add(cycle_id)
         else:
             unknown_broken_cycle = True

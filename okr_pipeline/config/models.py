@@ -13,10 +13,12 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -31,6 +33,42 @@ DONE_WHEN = re.compile(
 )
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 SQL_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+# What the warehouse stores as written: ids, names, owners, teams, themes and units up to
+# ID_LENGTH characters; titles, descriptions and check-in notes up to TEXT_LENGTH.
+ID_LENGTH = 100
+TEXT_LENGTH = 500
+# C0 (NUL included), DEL and C1: PostgreSQL cannot store NUL, and an escape sequence in a
+# title would reach every terminal that prints it. Prose may hold tabs and line feeds.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+PROSE_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def control_character_problem(text: str, pattern: re.Pattern = CONTROL_CHARACTER) -> str | None:
+    """Why a text cannot be stored as written, naming the first control character; or None."""
+    found = pattern.search(text)
+    return f"contains a control character (U+{ord(found[0]):04X})" if found else None
+
+
+def _plain(text: str) -> str:
+    problem = control_character_problem(text)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def _prose(text: str) -> str:
+    problem = control_character_problem(text, PROSE_CONTROL_CHARACTER)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+# An id, a name, an owner, a team, a theme, a unit: one line of plain text.
+Name = Annotated[str, StringConstraints(max_length=ID_LENGTH), AfterValidator(_plain)]
+Title = Annotated[
+    str, StringConstraints(min_length=1, max_length=TEXT_LENGTH), AfterValidator(_plain)
+]
+Prose = Annotated[str, StringConstraints(max_length=TEXT_LENGTH), AfterValidator(_prose)]
 
 
 def _iso_date(value: object) -> object:
@@ -76,14 +114,14 @@ class Checks(Strict):
 
 
 class MetricBase(Strict):
-    name: str = Field(pattern=SLUG)
-    unit: str | None = None
-    description: str | None = None
+    name: str = Field(pattern=SLUG, max_length=ID_LENGTH)
+    unit: Name | None = None
+    description: Prose | None = None
     checks: Checks = Checks()
 
 
 class SourceBase(Strict):
-    name: str = Field(pattern=SLUG)
+    name: str = Field(pattern=SLUG, max_length=ID_LENGTH)
     timeout_seconds: float = Field(default=30, gt=0)  # each request or query, start to end
     retries: int = Field(default=2, ge=0, le=10)
     deadline_minutes: float = Field(default=10, gt=0)  # the whole source: metrics, pages, retries
@@ -342,7 +380,7 @@ class SourceFile(BaseModel):
 
 
 class Cycle(Strict):
-    id: str = Field(pattern=ID)
+    id: str = Field(pattern=ID, max_length=ID_LENGTH)
     start: IsoDate
     end: IsoDate
     at_risk_margin: float = Field(default=0.10, ge=0, le=1)
@@ -373,7 +411,7 @@ class Checkpoint(Strict):
 
 
 class Milestone(Strict):
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     weight: float = Field(default=1, gt=0)
     done: bool | None = None
     done_when: str | None = None
@@ -400,13 +438,13 @@ class Milestone(Strict):
 
 
 class KeyResultBase(Strict):
-    id: str = Field(pattern=ID)
-    title: str = Field(min_length=1)
-    owner: str | None = None
+    id: str = Field(pattern=ID, max_length=ID_LENGTH)
+    title: Title
+    owner: Name | None = None
     weight: float = Field(default=1, gt=0)
     aggregation: Literal["last", "sum", "mean", "min", "max", "count"] = "last"
     window: str = "cycle"
-    unit: str | None = None
+    unit: Name | None = None
 
     @field_validator("window")
     @classmethod
@@ -475,7 +513,7 @@ class MilestonesKeyResult(KeyResultBase):
 
 class RollupKeyResult(KeyResultBase):
     type: Literal["rollup"]
-    children: list[str] = Field(min_length=1)
+    children: list[Name] = Field(min_length=1)
 
 
 KeyResult = Annotated[
@@ -492,13 +530,13 @@ KeyResult = Annotated[
 
 
 class Objective(Strict):
-    id: str = Field(pattern=ID)
-    title: str = Field(min_length=1)
-    owner: str | None = None
-    team: str | None = None
-    stakeholders: list[str] = []
-    parent: str | None = None
-    theme: str | None = None
+    id: str = Field(pattern=ID, max_length=ID_LENGTH)
+    title: Title
+    owner: Name | None = None
+    team: Name | None = None
+    stakeholders: list[Name] = []
+    parent: Name | None = None
+    theme: Name | None = None
     kind: Literal["aspirational", "committed"] = "aspirational"
     progress_from: Literal["key_results", "children", "both"] = "key_results"
     weight: float = Field(default=1, gt=0)
@@ -507,7 +545,7 @@ class Objective(Strict):
 
 class OkrFile(Strict):
     cycle: Cycle
-    themes: list[str] = []
+    themes: list[Name] = []
     objectives: list[Objective] = Field(min_length=1)
 
 

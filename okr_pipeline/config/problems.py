@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from okr_pipeline.secrets import redact
+from okr_pipeline.text import inert
 
 
 @dataclass(frozen=True, order=True)
@@ -20,6 +21,12 @@ class ConfigProblem:
     field: str
     message: str
     severity: Literal["error", "warning"] = "error"
+
+    def __post_init__(self) -> None:
+        """Every part is shown to a user as it is: ids and values quoted from a file lose
+        their control characters here, whoever made the problem."""
+        for name in ("file", "item", "field", "message"):
+            object.__setattr__(self, name, inert(getattr(self, name)))
 
     def __str__(self) -> str:
         return ": ".join(part for part in (self.file, self.item, self.field, self.message) if part)
@@ -65,6 +72,10 @@ def did_you_mean(name: object, known: Iterable[str]) -> str:
         return ""
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def too_long(limit: int, length: int) -> str:
+    return f"at most {limit} characters (this one has {length})"
 
 
 # The lists of a file whose entries are named by a key, and the word a user knows them by.
@@ -182,6 +193,8 @@ def _message(error: dict) -> str:
         return PATTERN_WORDS[context["pattern"]]
     if kind in ("too_short", "string_too_short") and context.get("min_length") == 1:
         return "must not be empty"
+    if kind == "string_too_long" and isinstance(error.get("input"), str):
+        return too_long(context["max_length"], len(error["input"]))
     text = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         text = text.removeprefix(prefix)
