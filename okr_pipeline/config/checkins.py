@@ -28,7 +28,7 @@ from okr_pipeline.config.models import (
     control_character_problem,
 )
 from okr_pipeline.config.problems import ConfigProblem, did_you_mean, too_long
-from okr_pipeline.config.reading import read_text
+from okr_pipeline.config.reading import outside_project, read_text
 
 if TYPE_CHECKING:
     from okr_pipeline.config.loader import CycleOkrs
@@ -74,6 +74,10 @@ def load_checkins(
         if not path.is_file() or path.name.startswith("."):
             continue
         file = path.relative_to(root).as_posix()
+        outside = outside_project(root, path)
+        if outside:
+            problems.append(ConfigProblem(file, "", "", outside))
+            continue
         text = read_text(path, file, problems)
         if text is not None:
             rows.extend(_read_checkins(text, file, set(homes) if complete else None, problems))

@@ -24,6 +24,7 @@ from okr_pipeline.config.file_secrets import (
 from okr_pipeline.config.models import (
     ID,
     ID_LENGTH,
+    CsvSource,
     Cycle,
     Objective,
     OkrFile,
@@ -36,7 +37,7 @@ from okr_pipeline.config.problems import (
     problems_from_validation,
     sorted_problems,
 )
-from okr_pipeline.config.reading import expand, read_yaml, yaml_files
+from okr_pipeline.config.reading import expand, outside_project, read_yaml, yaml_files
 from okr_pipeline.config.references import MetricCatalog, cross_check_cycle, cycle_differences
 
 PROJECT_FILE = "okr_project.yaml"
@@ -170,6 +171,10 @@ def _load_sources(
             continue
         catalog.known.update(source.metric_ids())
         warnings.extend(secrets_written_in_file(raw, file, root_item))
+        if isinstance(source, CsvSource) and not Path(source.path).is_absolute():
+            outside = outside_project(root, root / source.path)
+            if outside:
+                problems.append(ConfigProblem(file, root_item, "path", outside))
         if source.name in sources:
             problems.append(
                 ConfigProblem(

@@ -313,3 +313,18 @@ def yaml_files(root: Path, folder: str) -> list[Path]:
         return []
     paths = [*directory.glob("*.yaml"), *directory.glob("*.yml")]
     return sorted(path for path in paths if path.is_file() and not path.name.startswith("."))
+
+
+def outside_project(root: Path, path: Path) -> str | None:
+    """Why a file the project names is not the project's own, or None: after following
+    symlinks it must lie inside the project directory, so that a checkout cannot make a run
+    read (and report on) files elsewhere on the machine."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return "cannot be resolved: a symbolic link loops"
+    return (
+        None
+        if resolved.is_relative_to(root.resolve())
+        else "resolves outside the project directory"
+    )
