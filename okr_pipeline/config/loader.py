@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from okr_pipeline.config.checkins import Checkin, load_checkins
 from okr_pipeline.config.file_secrets import (
-    literal_secrets,
+    credentials,
     secrets_written_in_file,
     shown_secrets,
 )
@@ -96,7 +96,7 @@ def load_project(root: Path | str) -> Project:
     if problems:
         shown = shown_secrets(secrets)
         raise ConfigError(sorted_problems([problem.redacted(shown) for problem in problems]))
-    secrets |= literal_secrets(sources, settings)
+    secrets |= credentials(sources, settings)
     return Project(
         root=root,
         settings=settings,

@@ -32,7 +32,13 @@ DONE_WHEN = re.compile(
     r"(?P<number>-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*$"
 )
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-SQL_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+# SQLAlchemy's own URL grammar (sqlalchemy.engine.url._parse_url) down to the port, so that
+# check reads a URL as the run will: dialect+driver://user:password@host:port/database
+SQL_URL = re.compile(
+    r"^[A-Za-z][\w+]*://"
+    r"(?:[^:/]*(?::[^@]*)?@)?"
+    r"(?:(?:\[[^/?]+\]|[^/:?]+)?(?::(?P<port>[^/?]*))?)?"
+)
 # What the warehouse stores as written: ids, names, owners, teams, themes and units up to
 # ID_LENGTH characters; titles, descriptions and check-in notes up to TEXT_LENGTH.
 ID_LENGTH = 100
@@ -143,10 +149,17 @@ class SqlSource(SourceBase):
     @classmethod
     def _looks_like_url(cls, url: str) -> str:
         # The value itself is never echoed: it usually holds a password.
-        if not SQL_URL.match(url):
+        match = SQL_URL.match(url)
+        if not match:
             raise ValueError(
                 'expected an SQLAlchemy URL such as "postgresql://user@host/db" '
                 'or "sqlite:///data/app.db"'
+            )
+        port = match["port"]
+        if port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):
+            raise ValueError(
+                "the port of this URL is not a number from 1 to 65535 "
+                "(the URL is not shown: it may hold a password)"
             )
         return url
 
