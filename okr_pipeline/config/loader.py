@@ -123,7 +123,7 @@ def _validate(
     try:
         return model.model_validate(tree)
     except ValidationError as error:
-        found = problems_from_validation(error, file, raw, drop=drop, root_item=root_item)
+        found = problems_from_validation(error, model, file, raw, drop=drop, root_item=root_item)
         problems.extend(p for p in found if (p.item, p.field) not in unset)
         return None
 
