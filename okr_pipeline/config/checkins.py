@@ -18,17 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from okr_pipeline.config.models import (
-    ID_LENGTH,
     ISO_DATE,
-    TEXT_LENGTH,
     Cycle,
     KeyResultBase,
     MeasuredKeyResult,
     MilestonesKeyResult,
-    control_character_problem,
 )
-from okr_pipeline.config.problems import ConfigProblem, did_you_mean, too_long
+from okr_pipeline.config.problems import ConfigProblem, did_you_mean
 from okr_pipeline.config.reading import outside_project, read_text
+from okr_pipeline.config.stored_text import ID_LENGTH, TEXT_LENGTH, text_problem
 
 if TYPE_CHECKING:
     from okr_pipeline.config.loader import CycleOkrs
@@ -183,7 +181,7 @@ def _parse_checkin(
     """A check-in, or the problems of its row."""
     problems = []
     kr_id = row["kr_id"].strip()
-    kr_id_problem = _text_problem(kr_id, ID_LENGTH)
+    kr_id_problem = text_problem(kr_id, ID_LENGTH)
     if not kr_id:
         problems.append(ConfigProblem(file, item, "kr_id", "must not be empty"))
     elif kr_id_problem:
@@ -215,19 +213,12 @@ def _parse_checkin(
     if confidence is not None and not 0 <= confidence <= 1:
         problems.append(ConfigProblem(file, item, "confidence", "must be between 0 and 1"))
     note = (row.get("note") or "").strip()
-    note_problem = _text_problem(note, TEXT_LENGTH)
+    note_problem = text_problem(note, TEXT_LENGTH)
     if note_problem:
         problems.append(ConfigProblem(file, item, "note", note_problem))
     if problems or day is None:
         return problems
     return Checkin(kr_id, day, numbers["value"], confidence, note or None)
-
-
-def _text_problem(text: str, limit: int) -> str | None:
-    """Why a cell cannot be stored as written (the warehouse keeps it unaltered), or None."""
-    if len(text) > limit:
-        return too_long(limit, len(text))
-    return control_character_problem(text)
 
 
 def _finite_number(cell: str) -> float | None:

@@ -23,7 +23,6 @@ from okr_pipeline.config.file_secrets import (
 )
 from okr_pipeline.config.models import (
     ID,
-    ID_LENGTH,
     CsvSource,
     Cycle,
     Objective,
@@ -39,6 +38,7 @@ from okr_pipeline.config.problems import (
 )
 from okr_pipeline.config.reading import expand, outside_project, read_yaml, yaml_files
 from okr_pipeline.config.references import MetricCatalog, cross_check_cycle, cycle_differences
+from okr_pipeline.config.stored_text import ID_LENGTH
 
 PROJECT_FILE = "okr_project.yaml"
 

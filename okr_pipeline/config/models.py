@@ -13,16 +13,16 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from okr_pipeline.config.stored_text import ID_LENGTH, Name, Prose, Title
 
 SLUG = r"^[a-z0-9_]+$"
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -39,42 +39,6 @@ SQL_URL = re.compile(
     r"(?:[^:/]*(?::[^@]*)?@)?"
     r"(?:(?:\[[^/?]+\]|[^/:?]+)?(?::(?P<port>[^/?]*))?)?"
 )
-# What the warehouse stores as written: ids, names, owners, teams, themes and units up to
-# ID_LENGTH characters; titles, descriptions and check-in notes up to TEXT_LENGTH.
-ID_LENGTH = 100
-TEXT_LENGTH = 500
-# C0 (NUL included), DEL and C1: PostgreSQL cannot store NUL, and an escape sequence in a
-# title would reach every terminal that prints it. Prose may hold tabs and line feeds.
-CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-PROSE_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def control_character_problem(text: str, pattern: re.Pattern = CONTROL_CHARACTER) -> str | None:
-    """Why a text cannot be stored as written, naming the first control character; or None."""
-    found = pattern.search(text)
-    return f"contains a control character (U+{ord(found[0]):04X})" if found else None
-
-
-def _plain(text: str) -> str:
-    problem = control_character_problem(text)
-    if problem:
-        raise ValueError(problem)
-    return text
-
-
-def _prose(text: str) -> str:
-    problem = control_character_problem(text, PROSE_CONTROL_CHARACTER)
-    if problem:
-        raise ValueError(problem)
-    return text
-
-
-# An id, a name, an owner, a team, a theme, a unit: one line of plain text.
-Name = Annotated[str, StringConstraints(max_length=ID_LENGTH), AfterValidator(_plain)]
-Title = Annotated[
-    str, StringConstraints(min_length=1, max_length=TEXT_LENGTH), AfterValidator(_plain)
-]
-Prose = Annotated[str, StringConstraints(max_length=TEXT_LENGTH), AfterValidator(_prose)]
 
 
 def _iso_date(value: object) -> object:

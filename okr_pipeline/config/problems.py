@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from okr_pipeline.config.stored_text import too_long
 from okr_pipeline.secrets import redact
 from okr_pipeline.text import inert
 
@@ -79,10 +80,6 @@ def did_you_mean(name: object, known: Iterable[str]) -> str:
     """A hint for a near miss, e.g. ` (did you mean 'billing.mrr'?)`, or ''."""
     meant = closest(name, known)
     return f" (did you mean {meant!r}?)" if meant else ""
-
-
-def too_long(limit: int, length: int) -> str:
-    return f"at most {limit} characters (this one has {length})"
 
 
 # The lists of a file whose entries are named by a key, and the word a user knows them by.
