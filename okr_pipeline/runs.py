@@ -10,6 +10,7 @@ with the same rows a run of that day alone would write.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from okr_pipeline import warehouse
 from okr_pipeline.config import Project
 from okr_pipeline.scoring import OkrFrames, ScoreTables, frames_from_project, score
 from okr_pipeline.scoring.rules import select_cycles
-from okr_pipeline.sources import FetchWindow, SourceFetch, connector_for
-from okr_pipeline.sources.base import stacked
+from okr_pipeline.secrets import redact
+from okr_pipeline.sources import FetchWindow, MetricFetch, SourceFetch, connector_for
+from okr_pipeline.sources.base import stacked, unexpected
+from okr_pipeline.text import inert
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
     rejected_metrics,
@@ -110,13 +113,35 @@ def day_fetches(
 def validate_fetches(
     project: Project, fetches: dict[str, SourceFetch], windows: dict[date, FetchWindow]
 ) -> pd.DataFrame:
-    """Run every metric's `checks:` over each day's series (SPEC 2), in as few GX calls as fit."""
+    """Run every metric's `checks:` over each day's series, in as few GX calls as fit.
+
+    Should that validation raise, each source is validated alone, and a source whose own
+    validation raises fails like a dead source (`fail_source`): its key results keep their
+    last good values while every other source's data is judged and scored.
+    """
     checks = {
         metric_id: metric.checks
         for source in project.sources.values()
         for metric_id, metric in zip(source.metric_ids(), source.metrics, strict=True)
     }
-    days = {
+    try:
+        return validate_days(_series_by_day(fetches, windows), checks)
+    except Exception:
+        log.warning("validating every source at once failed; validating them one by one")
+    results = [pd.DataFrame(columns=CHECK_COLUMNS)]
+    for name, fetch in fetches.items():
+        try:
+            results.append(validate_days(_series_by_day({name: fetch}, windows), checks))
+        except Exception as error:
+            reason = f"validation failed: {unexpected(error)}"
+            fail_source(fetch, reason, project.secrets)
+    return pd.concat([frame for frame in results if len(frame)] or results, ignore_index=True)
+
+
+def _series_by_day(
+    fetches: dict[str, SourceFetch], windows: dict[date, FetchWindow]
+) -> dict[date, dict[str, pd.DataFrame]]:
+    return {
         day: {
             metric.metric_id: metric.series
             for fetch in cut.values()
@@ -125,7 +150,23 @@ def validate_fetches(
         }
         for day, cut in day_fetches(fetches, windows)
     }
-    return validate_days(days, checks)
+
+
+def fail_source(fetch: SourceFetch, reason: str, secrets: frozenset[str]) -> None:
+    """Turn every fetched metric of a source into a failure with `reason` (and the
+    traceback being handled, for the Dagster event log)."""
+    trace = redact(traceback.format_exc(), secrets)
+    fetch.metrics = [
+        MetricFetch(
+            metric.metric_id,
+            error=inert(redact(reason, secrets)),
+            point_in_time=metric.point_in_time,
+            traceback=trace,
+        )
+        if metric.ok
+        else metric
+        for metric in fetch.metrics
+    ]
 
 
 def data_problems(fetches: dict[str, SourceFetch], checks: pd.DataFrame) -> pd.DataFrame:

@@ -28,21 +28,22 @@ def test_assets_follow_sources_not_key_results(tmp_path):
     before = build_definitions(project).resolve_all_asset_keys()
     okrs.write_text(okrs.read_text().replace("    key_results:\n", "    key_results:\n" + many, 1))
     after = build_definitions(project).resolve_all_asset_keys()
-    # one asset per source (app, crm, finance) and the five tables, however many KRs there are
+    # one asset per source (app, crm, finance), the five tables and the report, however many
+    # key results there are
     assert sorted(key.to_user_string() for key in after) == [
-        "sources/app", "sources/crm", "sources/finance",
+        "reports/okr_report", "sources/app", "sources/crm", "sources/finance",
         "warehouse/kr_scores", "warehouse/metric_checks", "warehouse/metric_values",
         "warehouse/objective_scores", "warehouse/source_runs",
     ]  # fmt: skip
     assert set(before) == set(after)
 
 
-def test_every_asset_has_a_description_an_owner_and_a_group(tmp_path):
+def test_every_asset_has_a_description_an_owner_and_its_key_prefix_as_group(tmp_path):
     defs = build_definitions(write_project(tmp_path))
     for spec in defs.resolve_all_asset_specs():
         assert spec.description, spec.key
         assert spec.owners == ["team:data-engineering"], spec.key
-        assert spec.group_name in ("sources", "scores"), spec.key
+        assert spec.group_name == spec.key.path[0], spec.key
     checks = defs.resolve_asset_graph().asset_check_keys
     assert sorted(key.to_user_string() for key in checks if key.asset_key.path[-1] == "app") == [
         "sources/app:data_checks",
@@ -81,3 +82,17 @@ def test_dagster_loads_the_workspace_without_error(tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_code_location_has_one_name_everywhere():
+    import tomllib
+
+    import yaml
+
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    (entry,) = workspace["load_from"]
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    deploy = (REPO / "deploy" / "README.md").read_text()
+    name = entry["python_file"]["location_name"]
+    assert name == pyproject["tool"]["dagster"]["code_location_name"] == "okr-pipeline"
+    assert f"location_name: {name}" in deploy and f"- name: {name}" in deploy

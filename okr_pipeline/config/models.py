@@ -422,6 +422,8 @@ class KeyResultBase(Strict):
     aggregation: Literal["last", "sum", "mean", "min", "max", "count"] = "last"
     window: str = "cycle"
     unit: Name | None = None
+    # a check-in is due after this many days without one (manual KRs: the project default)
+    checkin_every_days: int | None = Field(default=None, gt=0)
 
     @field_validator("window")
     @classmethod
@@ -531,13 +533,26 @@ class OkrFile(Strict):
 
 class Notification(Strict):
     url: str = Field(min_length=1)
-    on: list[Literal["status_change", "data_problem"]] = ["status_change", "data_problem"]
+    on: list[Literal["status_change", "data_problem", "checkin_due"]] = [
+        "status_change",
+        "data_problem",
+        "checkin_due",
+    ]
+
+
+class ReportSettings(Strict):
+    """Where the nightly run publishes the report: `latest.html` and `<as_of>.html`."""
+
+    dir: str = Field(default=".okr/reports", min_length=1)
+    keep_days: int = Field(default=400, ge=1)  # dated pages older than this are removed
 
 
 class ProjectSettings(Strict):
     timezone: str = "UTC"
     schedule: str = "0 2 * * *"
     notify: list[Notification] = []
+    report: ReportSettings = ReportSettings()
+    checkin_every_days: int = Field(default=7, gt=0)  # for manual KRs that set none
 
     @field_validator("timezone")
     @classmethod

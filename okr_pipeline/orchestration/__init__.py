@@ -17,6 +17,7 @@ from okr_pipeline.orchestration.assets import (
     build_source_assets,
 )
 from okr_pipeline.orchestration.jobs import NIGHTLY_JOB, nightly_job, nightly_schedule
+from okr_pipeline.orchestration.reports import build_report_asset
 from okr_pipeline.orchestration.resources import (
     OkrProjectResource,
     RangePickleIOManager,
@@ -49,7 +50,11 @@ def build_definitions(project_dir: str | Path, warehouse_url: str | None = None)
             else default_warehouse_url(project_dir)
         )
     return dg.Definitions(
-        assets=[build_source_assets(project, partitions), build_score_assets(project, partitions)],
+        assets=[
+            build_source_assets(project, partitions),
+            build_score_assets(project, partitions),
+            build_report_asset(partitions),
+        ],
         jobs=[nightly_job],
         schedules=[nightly_schedule(project.settings)],
         resources={

@@ -56,6 +56,10 @@ def source_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["sources", name])
 
 
+def warehouse_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["warehouse", table])
+
+
 def _preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
     if frame.empty:
         return dg.MetadataValue.md("_no rows_")
@@ -142,6 +146,10 @@ def build_source_assets(project: Project, partitions: dg.PartitionsDefinition):
         selected = sorted(key.path[-1] for key in context.selected_asset_keys)
         fetches = runs.fetch_sources(project, selected, runs.covering(windows))
         checks = runs.validate_fetches(project, fetches, windows)
+        for fetch in fetches.values():
+            for metric in fetch.metrics:
+                if metric.traceback:  # a bug or an exhausted machine: the whole story here
+                    context.log.error(f"{metric.metric_id}: {metric.error}\n{metric.traceback}")
         for name in selected:
             ids = set(project.sources[name].metric_ids())
             source_checks = checks[checks["metric_id"].isin(ids)] if len(checks) else checks
@@ -154,9 +162,9 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
     names = sorted(project.sources)
     specs = [
         dg.AssetSpec(
-            ["warehouse", table],
+            warehouse_key(table),
             description=description,
-            group_name="scores",
+            group_name="warehouse",
             kinds={"sql", "pandas"},
             owners=OWNERS,
             deps=[source_key(name) for name in names],
@@ -217,6 +225,6 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
             metadata = {"dagster/row_count": counts[table], **summary}
             if table in previews:
                 metadata["preview"] = previews[table]
-            yield dg.MaterializeResult(asset_key=["warehouse", table], metadata=metadata)
+            yield dg.MaterializeResult(asset_key=warehouse_key(table), metadata=metadata)
 
     return score_okrs

@@ -380,9 +380,10 @@ def write_report(engine: sa.Engine, project: Project, as_of: date | None, out: P
     as_of = as_of or warehouse.latest_as_of(engine)
     if as_of is None:
         raise ReportError("the warehouse has no scores yet: run `okr-pipeline run` first")
+    from okr_pipeline.report.publish import write_atomically
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(build_context(engine, project, as_of)), encoding="utf-8")
+    write_atomically(out, render(build_context(engine, project, as_of)))
     return out
 
 

@@ -30,11 +30,16 @@ Interpretations where the SPEC leaves room (each also in the docstring of its ru
 - boolean: baseline null, target 1, attainment = progress. milestones: current_value = done
   weight, baseline 0, target = total weight; a `done_when` milestone counts once met on any
   day of the KR's window up to D. rollup: current_value = progress, baseline 0, target 1.
-  stay_between: baseline and target null (its min and max have no column).
+  stay_between: baseline and target null, its bounds in `min` and `max`.
 - data_status: milestones show the most severe problem of their `done_when` metrics
   (message prefixed with the metric id); rollups have none of their own.
-- Check-ins: the newest dated <= D (the later of two on one date) gives confidence and
-  checkin_note, even when those are empty.
+- Check-ins: the newest dated <= D (the later of two on one date) gives confidence,
+  checkin_note and last_checkin_date, even when those are empty. checkin_due: manual key
+  results (and those that set `checkin_every_days`) are due N days after their newest
+  check-in, or from day N of the cycle without one, while the cycle runs.
+- Objective status_reason: the worst part by name (the one furthest behind its expected
+  among parts of the same status, "and N more" like it); on track or achieved, the
+  objective's own score against its expected.
 - Objective: score = weighted mean of parts' scores (unrounded); expected = weighted mean of
   parts' expected; status = worst part (missed, off_track, at_risk, no_data, not_started,
   on_track, achieved); grade_band from its score; success >= 0.7 (aspirational) or = 1

@@ -20,23 +20,26 @@ from okr_pipeline.scoring.frames import (
     MANUAL_PREFIX,
     OkrFrames,
 )
+from okr_pipeline.scoring.objectives import score_objectives
 from okr_pipeline.scoring.windows import Segments, SeriesStore, to_days
 
 KR_SCORE_COLUMNS = [
     "as_of", "cycle_id", "kr_id", "objective_id", "title", "owner", "team", "type", "metric_id",
-    "unit", "baseline", "target", "current_value", "attainment", "progress", "score",
-    "grade_band", "expected", "status", "data_status", "data_message", "last_observed_ts",
-    "forecast_value", "forecast_progress", "weight", "confidence", "checkin_note",
+    "unit", "baseline", "target", "min", "max", "current_value", "attainment", "progress",
+    "score", "grade_band", "expected", "status", "data_status", "data_message",
+    "last_observed_ts", "forecast_value", "forecast_progress", "weight", "confidence",
+    "checkin_note", "last_checkin_date", "checkin_due",
 ]  # fmt: skip
 OBJECTIVE_SCORE_COLUMNS = [
     "as_of", "cycle_id", "objective_id", "parent_id", "title", "owner", "team", "theme", "kind",
-    "score", "grade_band", "expected", "status", "success", "kr_count",
+    "score", "grade_band", "expected", "status", "status_reason", "success", "kr_count",
 ]  # fmt: skip
 _NUMBERS = {
-    "baseline", "target", "current_value", "attainment", "progress", "score", "expected",
-    "forecast_value", "forecast_progress", "weight", "confidence", "kr_count",
+    "baseline", "target", "min", "max", "current_value", "attainment", "progress", "score",
+    "expected", "forecast_value", "forecast_progress", "weight", "confidence", "kr_count",
 }  # fmt: skip
-_STATUS_RANK = {name: rank for rank, name in enumerate(rules.STATUS_ORDER)}
+_DAYS = {"last_observed_ts": "last_observed_day", "last_checkin_date": "last_checkin_day"}
+_FLAGS = {"success", "checkin_due"}
 _DATA_RANK = {name: rank for rank, name in enumerate(rules.DATA_STATUS_ORDER)}
 
 
@@ -68,7 +71,7 @@ def score(
     )
     store = SeriesStore.build(all_values, as_of_day)
     krs = _score_key_results(frames, cycles, store, data_problems, as_of_day)
-    objectives = _score_objectives(frames, cycles, krs)
+    objectives = score_objectives(frames, cycles, krs)
     return ScoreTables(
         kr_scores=_output(krs, KR_SCORE_COLUMNS, as_of),
         objective_scores=_output(objectives, OBJECTIVE_SCORE_COLUMNS, as_of),
@@ -516,8 +519,9 @@ def _data_status(
 
 
 def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
-    """SPEC 4: confidence and checkin_note from the newest check-in of the key result dated
-    <= D (the later row of two on one date), whether or not its fields are filled."""
+    """confidence, checkin_note and last_checkin_date from the newest check-in of the key
+    result dated <= D (the later row of two on one date), whether or not its fields are
+    filled; checkin_due per `rules.checkin_due`."""
     checkins = frames.checkins.reset_index(names="order")
     checkins = checkins[to_days(checkins["date"]) <= as_of_day]
     newest = (
@@ -527,82 +531,15 @@ def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
     )
     krs["confidence"] = krs["kr_id"].map(newest["confidence"]).astype(np.float64)
     krs["checkin_note"] = krs["kr_id"].map(newest["note"]).astype(object)
-
-
-# ---------------------------------------------------------------- objectives
-
-
-def _score_objectives(frames: OkrFrames, cycles: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFrame:
-    """SPEC 4, Objective: score = weighted mean of its parts' scores (not rounded again:
-    the parts' scores already are, and `success` of a committed objective needs the exact
-    mean); parts are its key results (`progress_from: key_results`), its
-    children objectives (`children`) or both, each with its own weight; expected = the
-    weighted mean of the parts' expected; status = the worst part's (STATUS_ORDER);
-    success per kind; kr_count = key results directly on the objective. An objective with no
-    part has a null score and expected, status no_data, success false.
-
-    Computed from the leaves up, one depth of the alignment tree at a time."""
-    objectives = frames.objectives.merge(cycles[["cycle_id"]], on="cycle_id").reset_index(drop=True)
-    keys = pd.MultiIndex.from_frame(objectives[["cycle_id", "objective_id"]])
-    kr_part = krs.assign(
-        weighted_score=krs["weight"] * krs["score"],
-        weighted_expected=krs["weight"] * krs["expected"],
-        rank=krs["status"].map(_STATUS_RANK).astype(np.float64),
+    newest_day = pd.Series(to_days(newest["date"]).astype(np.float64), index=newest.index)
+    krs["last_checkin_day"] = krs["kr_id"].map(newest_day).astype(np.float64)
+    krs["checkin_due"] = rules.checkin_due(
+        as_of_day,
+        krs["start_day"].to_numpy(dtype=np.int64),
+        krs["end_day"].to_numpy(dtype=np.int64),
+        krs["last_checkin_day"].to_numpy(),
+        krs["checkin_every_days"].to_numpy(dtype=np.float64),
     )
-    kr_part = kr_part.groupby(["cycle_id", "objective_id"]).agg(
-        weighted_score=("weighted_score", "sum"),
-        weighted_expected=("weighted_expected", "sum"),
-        weight=("weight", "sum"),
-        rank=("rank", "min"),
-        kr_count=("kr_id", "count"),
-    )
-    kr_part = kr_part.reindex(keys)
-    objectives["kr_count"] = kr_part["kr_count"].fillna(0).to_numpy()
-    from_krs = objectives["progress_from"].isin(["key_results", "both"]).to_numpy()
-    weighted_score = np.where(from_krs, kr_part["weighted_score"].fillna(0).to_numpy(), 0.0)
-    weighted_expected = np.where(from_krs, kr_part["weighted_expected"].fillna(0).to_numpy(), 0.0)
-    total_weight = np.where(from_krs, kr_part["weight"].fillna(0).to_numpy(), 0.0)
-    rank = np.where(from_krs, kr_part["rank"].fillna(np.inf).to_numpy(), np.inf)
-
-    parent = keys.get_indexer(
-        pd.MultiIndex.from_frame(
-            objectives[["cycle_id", "parent_id"]].rename(columns={"parent_id": "objective_id"})
-        )
-    )
-    depth = np.zeros(len(objectives), dtype=np.int64)
-    for _ in range(len(objectives)):
-        deeper = np.where(parent >= 0, depth[np.clip(parent, 0, None)] + 1, 0)
-        if (deeper == depth).all():
-            break
-        depth = deeper
-    takes_children = objectives["progress_from"].isin(["children", "both"]).to_numpy()
-    weight = objectives["weight"].to_numpy()
-    score = np.full(len(objectives), np.nan)
-    expected = np.full(len(objectives), np.nan)
-    for level in range(int(depth.max(initial=0)), -1, -1):
-        at = depth == level
-        with np.errstate(invalid="ignore", divide="ignore"):
-            score[at] = weighted_score[at] / total_weight[at]
-            expected[at] = weighted_expected[at] / total_weight[at]
-        up = at & (parent >= 0)
-        up &= takes_children[np.clip(parent, 0, None)]
-        scored = up & ~np.isnan(score)
-        np.add.at(weighted_score, parent[scored], weight[scored] * score[scored])
-        np.add.at(weighted_expected, parent[scored], weight[scored] * expected[scored])
-        np.add.at(total_weight, parent[scored], weight[scored])
-        np.minimum.at(
-            rank, parent[up], np.where(np.isinf(rank[up]), _STATUS_RANK["no_data"], rank[up])
-        )
-
-    rank = np.where(np.isinf(rank), _STATUS_RANK["no_data"], rank).astype(np.int64)
-    objectives["score"] = score
-    objectives["expected"] = expected
-    objectives["grade_band"] = rules.grade_band(score)
-    objectives["status"] = np.asarray(rules.STATUS_ORDER, dtype=object)[rank]
-    objectives["success"] = rules.objective_success(
-        objectives["kind"].to_numpy(dtype=object), score
-    )
-    return objectives
 
 
 # ---------------------------------------------------------------- output
@@ -618,12 +555,12 @@ def _output(frame: pd.DataFrame, columns: list[str], as_of: date) -> pd.DataFram
             out[column] = pd.Series(
                 np.full(len(frame), np.datetime64(as_of, "D")), dtype="datetime64[ns]"
             )
-        elif column == "last_observed_ts":
-            days = pd.Series(frame["last_observed_day"].to_numpy(dtype=np.float64))
+        elif column in _DAYS:
+            days = pd.Series(frame[_DAYS[column]].to_numpy(dtype=np.float64))
             out[column] = pd.to_datetime(days, unit="D").astype("datetime64[ns]")
         elif column in _NUMBERS:
             out[column] = pd.Series(frame[column].to_numpy(dtype=np.float64))
-        elif column == "success":
+        elif column in _FLAGS:
             out[column] = pd.Series(frame[column].to_numpy(dtype=bool))
         else:
             text = pd.Series(frame[column].to_numpy(dtype=object), dtype=object)

@@ -51,7 +51,7 @@ SCHEMAS: dict[str, dict[str, object]] = {
         "cycle_id": TEXT, "kr_id": TEXT, "objective_id": TEXT, "title": TEXT, "owner": TEXT,
         "type": TEXT, "metric_id": TEXT, "unit": TEXT, "baseline": NUMBER, "target": NUMBER,
         "min": NUMBER, "max": NUMBER, "aggregation": TEXT, "window_days": NUMBER,
-        "weight": NUMBER,
+        "weight": NUMBER, "checkin_every_days": NUMBER,
     },
     "metrics": {"metric_id": TEXT, "unit": TEXT, "fresh_within_days": NUMBER},
     "checkpoints": {"cycle_id": TEXT, "kr_id": TEXT, "date": DATE, "value": NUMBER},
@@ -96,6 +96,7 @@ class OkrFrames:
 
     key_results.metric_id is "<source>.<metric>", "manual", or None (milestones, rollup);
     key_results.window_days is N of `trailing_<N>d`, NaN for the cycle window;
+    key_results.checkin_every_days is NaN for a key result never due for a check-in;
     milestones.metric_id/op/threshold come from `done_when` (None for a `done` milestone);
     checkins are in file order (the later of two on one date wins).
     """
@@ -119,7 +120,10 @@ class OkrFrames:
         return cls(**{name: typed_frame(name, value) for name, value in rows.items()})
 
 
-def _kr_row(cycle_id: str, objective_id: str, kr) -> dict:
+def _kr_row(cycle_id: str, objective_id: str, kr, checkin_every_days: int) -> dict:
+    """One key result; `checkin_every_days` is the project default, which manual key
+    results take when they set none (others are due for check-ins only when they ask)."""
+    manual = isinstance(kr, MeasuredKeyResult) and kr.metric == MANUAL
     row = {
         "cycle_id": cycle_id,
         "kr_id": kr.id,
@@ -132,6 +136,7 @@ def _kr_row(cycle_id: str, objective_id: str, kr) -> dict:
         "aggregation": kr.aggregation,
         "window_days": kr.window_days,
         "weight": kr.weight,
+        "checkin_every_days": kr.checkin_every_days or (checkin_every_days if manual else None),
     }
     if isinstance(kr, IncreaseKeyResult | DecreaseKeyResult):
         row.update(baseline=kr.baseline, target=kr.target)
@@ -177,7 +182,9 @@ def frames_from_project(project: Project) -> OkrFrames:
             )
             for kr in objective.key_results:
                 key = {"cycle_id": cycle.id, "kr_id": kr.id}
-                rows["key_results"].append(_kr_row(cycle.id, objective.id, kr))
+                rows["key_results"].append(
+                    _kr_row(cycle.id, objective.id, kr, project.settings.checkin_every_days)
+                )
                 for checkpoint in getattr(kr, "checkpoints", []):
                     rows["checkpoints"].append(
                         {**key, "date": checkpoint.date, "value": checkpoint.value}

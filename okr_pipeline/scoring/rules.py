@@ -131,9 +131,17 @@ def boolean_progress(value):
         return (value >= 1).astype(np.float64)
 
 
+ROUNDING_TOLERANCE = 1e-9
+
+
 def score_from_progress(progress):
-    """SPEC 4: score = round(progress, 2)."""
-    return np.round(progress, 2)
+    """score = progress rounded half up to 2 decimals, as a person rounds: 0.125 -> 0.13,
+    0.695 -> 0.70. numpy rounds half to even, and 0.695 is stored as 0.69499999..., so the
+    tolerance lets binary floats round as their decimals do."""
+    with np.errstate(invalid="ignore"):
+        return (
+            np.floor(np.asarray(progress, dtype=np.float64) * 100 + 0.5 + ROUNDING_TOLERANCE) / 100
+        )
 
 
 def grade_band(score):
@@ -214,6 +222,17 @@ def least_squares_at_zero(n, sum_x, sum_y, sum_xx, sum_xy):
         slope = (n * sum_xy - sum_x * sum_y) / (n * sum_xx - sum_x * sum_x)
         value = (sum_y - slope * sum_x) / n
     return np.where(n >= 3, value, np.nan)
+
+
+def checkin_due(as_of_day, start_day, end_day, last_checkin_day, every_days):
+    """A check-in is due once `every_days` (N) have passed since the newest check-in, or,
+    with none yet, since the day before the cycle started (due on its Nth day): precisely
+    when D - reference >= N, and only while the cycle runs. A key result with no N (not
+    manual, no `checkin_every_days`) is never due."""
+    reference = np.where(np.isnan(last_checkin_day), start_day - 1, last_checkin_day)
+    running = (start_day <= as_of_day) & (as_of_day <= end_day)
+    with np.errstate(invalid="ignore"):
+        return running & (as_of_day - reference >= every_days)
 
 
 def stale(as_of_day, last_observed_day, fresh_within_days):

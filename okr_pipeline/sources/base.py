@@ -352,6 +352,12 @@ def to_series(frame: pd.DataFrame, timezone: str, window: FetchWindow) -> pd.Dat
     return rows[SERIES_COLUMNS]
 
 
+def unexpected(error: BaseException) -> str:
+    """An exception nobody planned for, in one line: `unexpected MemoryError`."""
+    detail = str(error).strip()
+    return f"unexpected {type(error).__name__}" + (f": {detail}" if detail else "")
+
+
 class Connector(ABC):
     """One kind of source. Subclasses implement `fetch_metric`; the loop, the source's
     deadline, retries, point-in-time skipping, window cutting and redaction are here, once.
@@ -425,9 +431,9 @@ class Connector(ABC):
             log.warning("metric %s failed: %s", metric_id, message)
             return MetricFetch(metric_id, error=message, point_in_time=point_in_time)
         except Exception as error:  # a bug or an exhausted machine: still this metric's alone
-            message = clean(f"unexpected {type(error).__name__}: {error}")
+            message = clean(unexpected(error))
             trace = redact(traceback.format_exc(), self.project.secrets)
-            log.error("metric %s failed: %s", metric_id, message)
+            log.warning("metric %s failed: %s", metric_id, message)
             return MetricFetch(
                 metric_id, error=message, point_in_time=point_in_time, traceback=trace
             )

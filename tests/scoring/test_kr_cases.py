@@ -164,6 +164,12 @@ CASES = [
     Case("score rounded to 2 places", kr(**I), {30: 112.345}, 30,
          # 12.345 / 100 = 0.12345 -> 0.12; gap 0.3 - 0.12345 = 0.17655 -> at_risk
          E(112.345, 0.12345, 0.12345, 0.12, "red", 0.3, "at_risk", nan)),
+    Case("score rounds half up", kr(**I), {30: 112.5}, 30,
+         # 12.5 / 100 = 0.125 -> 0.13 (half to even would give 0.12); gap 0.3 - 0.125 = 0.175
+         E(112.5, 0.125, 0.125, 0.13, "red", 0.3, "at_risk", nan)),
+    Case("score rounds a binary 0.695 up to 0.70, which is green", kr(**I), {30: 169.5}, 30,
+         # 69.5 / 100 = 0.695 (0.69499999... in binary) -> 0.70, grade band from the score
+         E(169.5, 0.695, 0.695, 0.70, "green", 0.3, "on_track", nan)),
     Case("green from 0.7", kr(**I), {30: 170}, 30,
          E(170, 0.7, 0.7, 0.7, "green", 0.3, "on_track", nan)),
     Case("yellow below 0.7", kr(**I), {30: 169}, 30,

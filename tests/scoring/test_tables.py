@@ -212,8 +212,39 @@ def test_confidence_and_note_from_the_newest_checkin_up_to_the_as_of_date():
     tables = run(proj, series({day(5): 120}), day(10))
     row = kr_row(tables)
     assert (row["confidence"], row["checkin_note"]) == (0.4, "second")
+    assert row["last_checkin_date"] == pd.Timestamp(day(5))
     other = kr_row(tables, "k2")
     assert math.isnan(other["confidence"]) and other["checkin_note"] is None
+    assert pd.isna(other["last_checkin_date"])
+
+
+def test_a_checkin_is_due_every_n_days_for_manual_and_opted_in_key_results():
+    proj = project(
+        [
+            objective(
+                kr(id="manual", metric="manual", **I),  # the project default: 7 days
+                kr(id="never", metric="manual", **I),
+                kr(id="weekly3", checkin_every_days=3, **I),  # measured, but asks for check-ins
+                kr(id="measured", metric="app.n", **I),  # measured: never due
+            )
+        ],
+        checkins=[("manual", day(10), 150.0), ("weekly3", day(20), None, 0.5)],
+    )
+
+    def due(as_of: int) -> dict[str, bool]:
+        tables = run(proj, values(), day(as_of))
+        return {k: kr_row(tables, k)["checkin_due"] for k in ("manual", "never", "weekly3")}
+
+    # Before any check-in the count starts at day 0, the day before the cycle: on day 6,
+    # 6 - 0 = 6 < 7 for the manual ones, but 6 >= 3 for weekly3.
+    # manual: day 16 - day 10 = 6 < 7, day 17: 7 >= 7. never: day 7 - day 0 = 7.
+    # weekly3: day 22 - 20 = 2 < 3, day 23: 3 >= 3.
+    assert due(6) == {"manual": False, "never": False, "weekly3": True}
+    assert due(7)["never"] and not due(16)["manual"] and due(17)["manual"]
+    assert not due(22)["weekly3"] and due(23)["weekly3"]
+    assert not kr_row(run(proj, values(), day(50)), "measured")["checkin_due"]
+    # the cycle has ended (day 100 is its last): nobody is asked any more
+    assert due(101) == {"manual": False, "never": False, "weekly3": False}
 
 
 def test_owner_team_and_unit_fall_back():
@@ -307,6 +338,35 @@ def test_objective_from_children_both_and_three_levels():
     assert top["status"] == "at_risk" and top["kr_count"] == 0
     assert top["expected"] == 0.5
     assert not top["success"]
+    # Why: the worst part by name, the one furthest behind pace among equals. Under top, mid
+    # is at_risk at 0.55 against 0.5 and side at 0.3 against 0.5: side is further behind.
+    assert objective_row(tables, "c2")["status_reason"] == (
+        "at_risk: key result kc2 is at_risk (0.30 against 0.50 expected)"
+    )
+    assert mid["status_reason"] == (
+        "at_risk: child objective c2 is at_risk (0.30 against 0.50 expected)"
+    )
+    assert top["status_reason"] == (
+        "at_risk: child objective side is at_risk (0.30 against 0.50 expected) and 1 more"
+    )
+    assert objective_row(tables, "c1")["status_reason"] == "achieved: 1.00 against 0.50 expected"
+
+
+def test_an_objective_off_track_through_a_child_says_so():
+    proj = project(
+        [
+            objective(kr(id="own", **I), id="parent", progress_from="both"),
+            objective(kr(id="late", metric="app.n", **I), id="child", parent="parent"),
+        ]
+    )
+    # own: (150 - 100) / 100 = 0.5 on day 50, on_track; late: 0.1, off_track (0.5 - 0.1 > 0.25)
+    points = values(series({day(50): 150}), series({day(50): 110}, "app.n"))
+    parent = objective_row(run(proj, points, day(50)), "parent")
+    assert kr_row(run(proj, points, day(50)), "own")["status"] == "on_track"
+    assert (parent["status"], parent["status_reason"]) == (
+        "off_track",
+        "off_track: child objective child is off_track (0.10 against 0.50 expected)",
+    )
 
 
 def test_objective_expected_is_the_weighted_mean_of_parts():
@@ -336,6 +396,7 @@ def test_objective_without_any_part():
     row = objective_row(run(proj, values(), day(10)))
     assert math.isnan(row["score"]) and row["grade_band"] is None
     assert (row["status"], row["success"], row["kr_count"]) == ("no_data", False, 0.0)
+    assert row["status_reason"] == "no_data: no key results or child objectives to score"
 
 
 def test_no_data_ranks_between_at_risk_and_not_started():
@@ -343,6 +404,7 @@ def test_no_data_ranks_between_at_risk_and_not_started():
     # k1 0.9 on_track, k2 no value: no_data is worse than on_track
     row = objective_row(run(proj, series({day(10): 190}), day(10)))
     assert row["status"] == "no_data"
+    assert row["status_reason"] == "no_data: key result k2 is no_data"
     # (0.9 + 0) / 2 = 0.45
     assert row["score"] == 0.45
 
