@@ -512,7 +512,10 @@ CASES = [
             )
         ],
         # Named by position: a webhook URL is a secret and must not appear in the message.
-        ["okr_project.yaml: notify #1: on.0: must be 'status_change' or 'data_problem'"],
+        [
+            "okr_project.yaml: notify #1: on.0: "
+            "must be 'status_change', 'data_problem' or 'checkin_due'"
+        ],
         id="notification-named-by-position",
     ),
     pytest.param(
