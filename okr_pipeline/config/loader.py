@@ -61,8 +61,11 @@ class Project:
     source_files: dict[str, str]
     cycles: tuple[CycleOkrs, ...]
     checkins: tuple[Checkin, ...]
-    secrets: frozenset[str]  # values that must never be shown: env values, URL passwords
-    load_warnings: tuple[ConfigProblem, ...] = ()  # found while reading: secrets in files
+    # values that must never be shown: env values, URL passwords, tokens, secret headers,
+    # the base64 of basic auth
+    secrets: frozenset[str]
+    # found while reading: secrets in files, check-ins a run would ignore
+    load_warnings: tuple[ConfigProblem, ...] = ()
 
     def metric_units(self) -> dict[str, str | None]:
         return {

@@ -321,6 +321,8 @@ def outside_project(root: Path, path: Path) -> str | None:
     read (and report on) files elsewhere on the machine."""
     try:
         resolved = path.resolve()
+    except ValueError:
+        return "is not a path: it holds a NUL character"
     except (OSError, RuntimeError):  # a symlink loop
         return "cannot be resolved: a symbolic link loops"
     return (

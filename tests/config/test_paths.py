@@ -71,6 +71,13 @@ def test_a_csv_path_in_a_symlink_loop_is_a_problem(project_dir: Path) -> None:
     ]
 
 
+def test_a_csv_path_with_a_nul_character_is_a_problem(project_dir: Path) -> None:
+    set_billing_path(project_dir, '"data/bill\\0ing.csv"')
+    assert problems_of(project_dir) == [
+        f"{BILLING}: source billing: path: is not a path: it holds a NUL character"
+    ]
+
+
 def test_a_checkin_file_linked_out_of_the_project_is_a_problem(
     project_dir: Path, elsewhere: Path
 ) -> None:
