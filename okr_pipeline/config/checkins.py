@@ -3,7 +3,7 @@ note for any key result.
 
 One key result has at most one check-in a day: with two, which one counts would depend on
 the order the files are read in. A check-in that cannot count (dated outside every cycle of
-its key result, or a value for a key result measured by a metric) is a warning.
+its key result, or a value for a key result that is not manual) is a warning.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def load_checkins(
         for objective in okrs.objectives:
             for kr in objective.key_results:
                 homes[kr.id].append((okrs.cycle, kr))
+    kr_ids = set(homes) if complete else None
     directory = root / "checkins"
     paths = sorted(directory.glob("*.csv")) if directory.is_dir() else []
     rows: list[_Row] = []
@@ -78,7 +79,7 @@ def load_checkins(
             continue
         text = read_text(path, file, problems)
         if text is not None:
-            rows.extend(_read_checkins(text, file, set(homes) if complete else None, problems))
+            rows.extend(_read_checkins(text, file, kr_ids, problems))
     problems.extend(_duplicates(rows))
     if complete:
         warnings.extend(_unused(rows, homes))

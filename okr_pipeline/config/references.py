@@ -263,13 +263,15 @@ def _alignment_too_deep(okrs: CycleOkrs) -> list[ConfigProblem]:
     and tree along it would walk it: reported once, at the deepest objective of each chain."""
     parents = {o.id: o.parent for o in okrs.objectives if o.parent and o.parent != o.id}
     levels, tops = _alignment_levels(parents)
-    too_deep = {id_ for id_, level in levels.items() if level > MAX_ALIGNMENT_DEPTH}
-    below_too_deep = {parents[id_] for id_ in too_deep}
+    too_deep = {
+        objective_id for objective_id, level in levels.items() if level > MAX_ALIGNMENT_DEPTH
+    }
+    with_too_deep_child = {parents[objective_id] for objective_id in too_deep}
     return [
-        ConfigProblem(okrs.files[id_], f"objective {id_}", "parent",
-                      f"aligned {levels[id_]} levels deep, from {id_} up to {tops[id_]}; "
-                      f"keep alignment within {MAX_ALIGNMENT_DEPTH} levels")
-        for id_ in sorted(too_deep - below_too_deep)
+        ConfigProblem(okrs.files[deepest], f"objective {deepest}", "parent",
+                      f"aligned {levels[deepest]} levels deep, from {deepest} up to "
+                      f"{tops[deepest]}; keep alignment within {MAX_ALIGNMENT_DEPTH} levels")
+        for deepest in sorted(too_deep - with_too_deep_child)
     ]  # fmt: skip
 
 
