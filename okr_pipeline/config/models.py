@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from okr_pipeline.config.stored_text import ID_LENGTH, Name, Prose, Title
+
 SLUG = r"^[a-z0-9_]+$"
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 WINDOW = re.compile(r"^(cycle|trailing_([1-9][0-9]*)d)$")
@@ -30,7 +32,13 @@ DONE_WHEN = re.compile(
     r"(?P<number>-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*$"
 )
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-SQL_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+# SQLAlchemy's own URL grammar (sqlalchemy.engine.url._parse_url) down to the port, so that
+# check reads a URL as the run will: dialect+driver://user:password@host:port/database
+SQL_URL = re.compile(
+    r"^[A-Za-z][\w+]*://"
+    r"(?:[^:/]*(?::[^@]*)?@)?"
+    r"(?:(?:\[[^/?]+\]|[^/:?]+)?(?::(?P<port>[^/?]*))?)?"
+)
 
 
 def _iso_date(value: object) -> object:
@@ -76,14 +84,14 @@ class Checks(Strict):
 
 
 class MetricBase(Strict):
-    name: str = Field(pattern=SLUG)
-    unit: str | None = None
-    description: str | None = None
+    name: str = Field(pattern=SLUG, max_length=ID_LENGTH)
+    unit: Name | None = None
+    description: Prose | None = None
     checks: Checks = Checks()
 
 
 class SourceBase(Strict):
-    name: str = Field(pattern=SLUG)
+    name: str = Field(pattern=SLUG, max_length=ID_LENGTH)
     timeout_seconds: float = Field(default=30, gt=0)  # each request or query, start to end
     retries: int = Field(default=2, ge=0, le=10)
     deadline_minutes: float = Field(default=10, gt=0)  # the whole source: metrics, pages, retries
@@ -105,10 +113,17 @@ class SqlSource(SourceBase):
     @classmethod
     def _looks_like_url(cls, url: str) -> str:
         # The value itself is never echoed: it usually holds a password.
-        if not SQL_URL.match(url):
+        match = SQL_URL.match(url)
+        if not match:
             raise ValueError(
                 'expected an SQLAlchemy URL such as "postgresql://user@host/db" '
                 'or "sqlite:///data/app.db"'
+            )
+        port = match["port"]
+        if port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):
+            raise ValueError(
+                "the port of this URL is not a number from 1 to 65535 "
+                "(the URL is not shown: it may hold a password)"
             )
         return url
 
@@ -342,7 +357,7 @@ class SourceFile(BaseModel):
 
 
 class Cycle(Strict):
-    id: str = Field(pattern=ID)
+    id: str = Field(pattern=ID, max_length=ID_LENGTH)
     start: IsoDate
     end: IsoDate
     at_risk_margin: float = Field(default=0.10, ge=0, le=1)
@@ -373,7 +388,7 @@ class Checkpoint(Strict):
 
 
 class Milestone(Strict):
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     weight: float = Field(default=1, gt=0)
     done: bool | None = None
     done_when: str | None = None
@@ -400,13 +415,13 @@ class Milestone(Strict):
 
 
 class KeyResultBase(Strict):
-    id: str = Field(pattern=ID)
-    title: str = Field(min_length=1)
-    owner: str | None = None
+    id: str = Field(pattern=ID, max_length=ID_LENGTH)
+    title: Title
+    owner: Name | None = None
     weight: float = Field(default=1, gt=0)
     aggregation: Literal["last", "sum", "mean", "min", "max", "count"] = "last"
     window: str = "cycle"
-    unit: str | None = None
+    unit: Name | None = None
     # a check-in is due after this many days without one (manual KRs: the project default)
     checkin_every_days: int | None = Field(default=None, gt=0)
 
@@ -477,7 +492,7 @@ class MilestonesKeyResult(KeyResultBase):
 
 class RollupKeyResult(KeyResultBase):
     type: Literal["rollup"]
-    children: list[str] = Field(min_length=1)
+    children: list[Name] = Field(min_length=1)
 
 
 KeyResult = Annotated[
@@ -494,13 +509,13 @@ KeyResult = Annotated[
 
 
 class Objective(Strict):
-    id: str = Field(pattern=ID)
-    title: str = Field(min_length=1)
-    owner: str | None = None
-    team: str | None = None
-    stakeholders: list[str] = []
-    parent: str | None = None
-    theme: str | None = None
+    id: str = Field(pattern=ID, max_length=ID_LENGTH)
+    title: Title
+    owner: Name | None = None
+    team: Name | None = None
+    stakeholders: list[Name] = []
+    parent: Name | None = None
+    theme: Name | None = None
     kind: Literal["aspirational", "committed"] = "aspirational"
     progress_from: Literal["key_results", "children", "both"] = "key_results"
     weight: float = Field(default=1, gt=0)
@@ -509,7 +524,7 @@ class Objective(Strict):
 
 class OkrFile(Strict):
     cycle: Cycle
-    themes: list[str] = []
+    themes: list[Name] = []
     objectives: list[Objective] = Field(min_length=1)
 
 

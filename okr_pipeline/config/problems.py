@@ -6,11 +6,14 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from okr_pipeline.config.stored_text import too_long
 from okr_pipeline.secrets import redact
+from okr_pipeline.text import inert
 
 
 @dataclass(frozen=True, order=True)
@@ -20,6 +23,12 @@ class ConfigProblem:
     field: str
     message: str
     severity: Literal["error", "warning"] = "error"
+
+    def __post_init__(self) -> None:
+        """Every part is shown to a user as it is: ids and values quoted from a file lose
+        their control characters here, whoever made the problem."""
+        for name in ("file", "item", "field", "message"):
+            object.__setattr__(self, name, inert(getattr(self, name)))
 
     def __str__(self) -> str:
         return ": ".join(part for part in (self.file, self.item, self.field, self.message) if part)
@@ -59,12 +68,18 @@ def sorted_problems(problems: Iterable[ConfigProblem]) -> list[ConfigProblem]:
     )
 
 
+def closest(name: object, known: Iterable[str]) -> str | None:
+    """The known name a near miss most likely meant, or None."""
+    if not isinstance(name, str):
+        return None
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(name: object, known: Iterable[str]) -> str:
     """A hint for a near miss, e.g. ` (did you mean 'billing.mrr'?)`, or ''."""
-    if not isinstance(name, str):
-        return ""
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    meant = closest(name, known)
+    return f" (did you mean {meant!r}?)" if meant else ""
 
 
 # The lists of a file whose entries are named by a key, and the word a user knows them by.
@@ -149,7 +164,6 @@ PATTERN_WORDS = {
 }
 PLAIN_MESSAGES = {
     "missing": "field required",
-    "extra_forbidden": "unknown field",
     "string_type": "expected a string",
     "int_type": "expected a whole number",
     "int_parsing": "expected a whole number",
@@ -182,6 +196,8 @@ def _message(error: dict) -> str:
         return PATTERN_WORDS[context["pattern"]]
     if kind in ("too_short", "string_too_short") and context.get("min_length") == 1:
         return "must not be empty"
+    if kind == "string_too_long" and isinstance(error.get("input"), str):
+        return too_long(context["max_length"], len(error["input"]))
     text = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         text = text.removeprefix(prefix)
@@ -190,16 +206,96 @@ def _message(error: dict) -> str:
 
 
 def problems_from_validation(
-    error: ValidationError, file: str, raw: Any, drop: int = 0, root_item: str = ""
+    error: ValidationError,
+    model: type[BaseModel],
+    file: str,
+    raw: Any,
+    drop: int = 0,
+    root_item: str = "",
 ) -> list[ConfigProblem]:
-    """Turn pydantic's errors into problems; `drop` skips wrapper keys at the start of a loc."""
+    """Turn pydantic's errors about `model` into problems; `drop` skips wrapper keys at the
+    start of a loc.
+
+    A misspelled field is reported once, with the name it most likely meant; that field is
+    not reported missing as well.
+    """
     problems = []
-    for entry in error.errors():
+    entries = error.errors()
+    meant = {
+        (*entry["loc"][:-1], closest(entry["loc"][-1], field_names(model, entry["loc"][:-1])))
+        for entry in entries
+        if entry["type"] == "extra_forbidden"
+    }
+    for entry in entries:
+        if entry["type"] == "missing" and tuple(entry["loc"]) in meant:
+            continue
         loc = tuple(entry["loc"][drop:])
         item, field = describe_location(raw, loc, root_item)
         if entry["type"] in ("union_tag_not_found", "union_tag_invalid"):
             tag = (entry.get("ctx") or {}).get("discriminator", "").strip("'")
             field = ".".join(part for part in (field, tag) if part)
-        message = "field required" if entry["type"] == "union_tag_not_found" else _message(entry)
+        if entry["type"] == "union_tag_not_found":
+            message = "field required"
+        elif entry["type"] == "extra_forbidden":
+            name = entry["loc"][-1]
+            known = field_names(model, entry["loc"][:-1])
+            message = f"unknown field {str(name)!r}" + did_you_mean(name, known)
+        else:
+            message = _message(entry)
         problems.append(ConfigProblem(file, item, field, message))
     return problems
+
+
+def field_names(model: type[BaseModel], loc: tuple) -> set[str]:
+    """The field names (as written in YAML: aliases) of the model found at `loc` inside
+    `model`, following pydantic's locations: a field name, a list index, a mapping key, and
+    the tag of the member of a discriminated union that was tried."""
+    candidates: list[Any] = [model]
+    for step in loc:
+        candidates = _step(candidates, step)
+    return {
+        field.alias or name
+        for candidate in candidates
+        if _is_model(candidate)
+        for name, field in candidate.model_fields.items()
+    }
+
+
+def _step(candidates: list[Any], step: object) -> list[Any]:
+    tagged = [c for c in candidates if _is_model(c) and step in _tags(c)]
+    if len(candidates) > 1 and tagged:
+        return tagged
+    found: list[Any] = []
+    for candidate in candidates:
+        if _is_model(candidate):
+            fields = {field.alias or name: field for name, field in candidate.model_fields.items()}
+            if step in fields:
+                found += _members(fields[step].annotation)
+        elif get_origin(candidate) is list and isinstance(step, int):
+            found += _members(get_args(candidate)[0])
+        elif get_origin(candidate) is dict:
+            found += _members(get_args(candidate)[1])
+    return found
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types an annotation allows: Annotated and Optional unwrapped, unions split."""
+    if get_origin(annotation) is Annotated:
+        return _members(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return [m for a in get_args(annotation) if a is not NoneType for m in _members(a)]
+    return [annotation]
+
+
+def _is_model(candidate: Any) -> bool:
+    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
+
+
+def _tags(model: type[BaseModel]) -> set[object]:
+    """The values of a model's Literal fields: how a discriminated union names it."""
+    return {
+        value
+        for field in model.model_fields.values()
+        if get_origin(field.annotation) is Literal
+        for value in get_args(field.annotation)
+    }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 VALID_FILES = {
@@ -148,3 +151,15 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return root
+
+
+def run_check(root: Path) -> subprocess.CompletedProcess:
+    """`okr-pipeline check` in a fresh process, as a user or a pre-commit hook runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "okr_pipeline", "check", "--project-dir", str(root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "100"},
+        timeout=120,
+        check=False,
+    )
