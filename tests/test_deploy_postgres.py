@@ -100,8 +100,9 @@ def test_nightly_job_on_postgres_storage_with_the_multiprocess_executor(
     assert run_status == "SUCCESS"
     example = load_project(ROOT)
     krs = sum(len(o.key_results) for okrs in example.cycles for o in okrs.objectives)
-    # 3 sources + 5 warehouse tables materialized; one kr_scores row per key result in scope.
-    assert materialized == len(example.sources) + 5
+    # 3 sources, 5 warehouse tables and the report materialized; one kr_scores row per key
+    # result in scope.
+    assert materialized == len(example.sources) + 5 + 1
     assert sources == len(example.sources)
     assert 0 < kr_rows <= krs
     # The schedule storage answers from PostgreSQL too.
