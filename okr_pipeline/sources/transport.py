@@ -181,8 +181,8 @@ def exchange(
 ) -> Reply:
     """Send one request and read its reply within `seconds`, keeping at most `max_bytes`
     of the unpacked body. Raises OutOfTime, or TransportError when there is no reply."""
-    if seconds <= 0:
-        raise OutOfTime(connected=False)
+    if seconds <= 0:  # spent on the redirects before this one
+        raise OutOfTime(connected=True)
     with _Watchdog(seconds) as watchdog:
         try:
             response = session.request(

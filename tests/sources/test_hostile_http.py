@@ -122,6 +122,24 @@ def test_a_trickle_is_cut_at_timeout_seconds_and_retried(tmp_path, trickle):
     assert_others_delivered(results)
 
 
+def test_a_trickle_through_an_http_proxy_is_cut_too(tmp_path, monkeypatch):
+    """The proxy (here the trickling server itself) gets the guarded connections as well."""
+    with hostile(header_trickle) as proxy:
+        for variable in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(variable, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        limits = "timeout_seconds: 1\nretries: 0"
+        write_project(tmp_path, API.replace("BASE", "http://api.invalid").replace("LIMITS", limits))
+        started = time.monotonic()
+        result = fetch(tmp_path, "api", TODAY_ONLY)
+        seconds = time.monotonic() - started
+
+    assert error(result, "bad") == "GET api.invalid/bad: no complete response within 1 s"
+    assert proxy.requests[0].startswith(b"GET http://api.invalid/bad HTTP/1.1\r\n")
+    assert values(result, "good") == {"2026-11-20": 42.0}  # through the proxy too
+    assert seconds < 5
+
+
 PAGES = """\
 name: api
 kind: rest
