@@ -216,7 +216,8 @@ def _read_body(
     for chunk in response.iter_content(CHUNK_BYTES):
         body += chunk
         if len(body) > max_bytes:
-            return bytes(body[:max_bytes]), False
+            del body[max_bytes:]
+            return bytes(body), False
         if watchdog.passed:
             raise OutOfTime(connected=True)
     return bytes(body), True

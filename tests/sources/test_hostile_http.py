@@ -246,6 +246,31 @@ def test_a_body_past_max_response_mb_fails_its_metric_promptly(tmp_path, flood):
     assert_others_delivered(results)
 
 
+def not_gzip(connection) -> None:
+    connection.sendall(HEAD + b'Content-Encoding: gzip\r\nContent-Length: 13\r\n\r\n{"total": 1}')
+
+
+def cut_short(connection) -> None:
+    connection.sendall(HEAD + b'Content-Length: 100\r\n\r\n{"total"')
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (not_gzip, "response body cannot be unpacked"),
+        (cut_short, "connection closed in the middle of the response"),
+    ],
+    ids=["gzip that is not", "cut short"],
+)
+def test_a_body_unlike_its_headers_fails_its_metric(tmp_path, answer, reason):
+    with hostile(answer) as server:
+        write_sources(tmp_path, server, "retries: 0")
+        results, _ = fetch_both(tmp_path)
+
+    assert error(results["api"], "bad") == f"GET 127.0.0.1:{server.port}/bad: {reason}"
+    assert_others_delivered(results)
+
+
 def test_the_gzip_bomb_is_refused_with_a_peak_memory_under_1_gb(tmp_path):
     """In a process of its own, so its peak resident memory (VmHWM) is this fetch's alone,
     with the default cap of 100 MB."""
