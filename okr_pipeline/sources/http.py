@@ -151,6 +151,15 @@ def _error_detail(body: bytes) -> str:
     return ""
 
 
+def _integer(digits: str) -> int | float:
+    """A JSON integer. One longer than Python parses (4,300 digits) is far above any float:
+    infinity, for the `finite` check to reject, not a payload that "is not JSON"."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
+
+
 def _no_deadline() -> float:
     return math.inf
 
@@ -262,6 +271,20 @@ class HttpClient:
         request = where(method, url)
         log.debug("%s", request)
         reply = self._follow(request, method, url, params, json_body)
+        self._check_status(request, reply)
+        if not reply.complete:
+            raise SourceError(
+                f"{request}: response is larger than {self.max_response_mb:g} MB (max_response_mb)"
+            )
+        try:
+            return json.loads(reply.body, parse_int=_integer), reply
+        except ValueError:
+            kind = self.shown(reply.headers.get("Content-Type", "no content type"), 60)
+            start = self.shown(reply.body.decode("utf-8", "replace").strip(), 60)
+            raise SourceError(f"{request}: response is not JSON ({kind}): {start!r}") from None
+
+    def _check_status(self, request: str, reply: Reply) -> None:
+        """Raise for an error status: transient (retried) for 5xx and rate limits."""
         status = f"HTTP {reply.status} {reply.reason}".rstrip()
         detail = self.shown(_error_detail(reply.body), DETAIL_LIMIT) if reply.status >= 400 else ""
         detail = f": {detail}" if detail else ""
@@ -282,16 +305,6 @@ class HttpClient:
             raise SourceError(f"{request}: {status}{detail}")
         if reply.status in REDIRECT_STATUSES:
             raise SourceError(f"{request}: {status} without a Location to follow")
-        if not reply.complete:
-            raise SourceError(
-                f"{request}: response is larger than {self.max_response_mb:g} MB (max_response_mb)"
-            )
-        try:
-            return json.loads(reply.body), reply
-        except ValueError:
-            kind = reply.headers.get("Content-Type", "no content type")
-            start = self.shown(reply.body.decode("utf-8", "replace").strip(), 60)
-            raise SourceError(f"{request}: response is not JSON ({kind}): {start!r}") from None
 
     def _follow(
         self, request: str, method: str, url: str, params: dict[str, Any], json_body: Any

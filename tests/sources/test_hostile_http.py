@@ -500,7 +500,12 @@ def test_prometheus_infinities_reach_the_series_and_nan_stays_dropped(httpserver
 # ---------------------------------------------------------------- a whole run
 
 RUN_AS_OF = date(2026, 11, 10)
-ODD_NUMBERS = {"huge": b"1" + b"0" * 400, "nan": b"NaN", "infinity": b"Infinity"}
+ODD_NUMBERS = {
+    "huge": b"1" + b"0" * 400,  # 1e400, above the largest float (1.8e308)
+    "giant": b"9" * 5000,  # more digits than Python parses as an integer (4,300)
+    "nan": b"NaN",
+    "infinity": b"Infinity",
+}
 NOISE = {"escape": "\x1b[2J\x1b]0;pwned\x07", "long": "x" * 2000}
 RUN_SOURCES = {
     "noisy.yaml": """\
@@ -518,6 +523,7 @@ RUN_SOURCES = {
         base_url: BASE
         metrics:
           - {name: huge, request: {path: /huge}, records: "$.data", ts: day, value: n}
+          - {name: giant, request: {path: /giant}, records: "$.data", ts: day, value: n}
           - {name: nan, request: {path: /nan}, records: "$.data", ts: day, value: n}
           - {name: infinity, request: {path: /infinity}, records: "$.data", ts: day, value: n}
           - {name: fine, request: {path: /fine}, records: "$.data", ts: day, value: n}
@@ -530,7 +536,7 @@ RUN_SOURCES = {
           - {name: sales, ts: date, value: amount}
         """,
 }
-RUN_KEY_RESULTS = ["escape", "long", "huge", "nan", "infinity", "fine", "sales"]
+RUN_KEY_RESULTS = ["escape", "long", "huge", "giant", "nan", "infinity", "fine", "sales"]
 RUN_OKRS = """\
 cycle: {id: 2026-Q4, start: 2026-10-01, end: 2026-12-31}
 themes: [t]
@@ -592,6 +598,7 @@ def test_outside_text_is_inert_and_numbers_no_float_holds_are_invalid(tmp_path, 
         "escape": ("no_data", "source_error", escape),
         "long": ("no_data", "source_error", long),
         "huge": ("no_data", "invalid", finite),
+        "giant": ("no_data", "invalid", finite),
         "nan": ("no_data", "invalid", finite),
         "infinity": ("no_data", "invalid", finite),
     }
