@@ -1,9 +1,10 @@
 """`kind: rest`: a declarative API client, the shape of dlt's `rest_api` and Airbyte's low-code.
 
-A fetch is four swappable parts: a requester (`HttpClient`: base URL, auth, headers, timeout,
-retries), a paginator picked by `paginator.type`, a record selector (a JSONPath), and the
-per-day combination of records (`per_day`). A metric without `records` is a point-in-time
-reading: one request, one value picked by a JSONPath, stamped with the as-of date.
+A fetch is four swappable parts: a requester (`HttpClient`: base URL, credentials for its
+origin, limits, retries), a paginator picked by `paginator.type`, a record selector (a
+JSONPath), and the per-day combination of records (`per_day`). A metric without `records`
+is a point-in-time reading: one request, one value picked by a JSONPath, stamped with the
+as-of date.
 
 The presets (github, jira, targetprocess) subclass `RestConnector` and only translate their
 short config into a `RestSource` with `RestMetric`s of the same names; prometheus shares
