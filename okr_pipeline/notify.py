@@ -14,18 +14,19 @@ from datetime import date
 from urllib.parse import urlsplit
 
 import pandas as pd
-import requests
 import sqlalchemy as sa
 
 from okr_pipeline import warehouse
 from okr_pipeline.config import Project
-from okr_pipeline.sources.base import redact
+from okr_pipeline.secrets import redact
+from okr_pipeline.sources.transport import OutOfTime, TransportError, bounded_session, exchange
 
 STATUS_SEVERITY = (
     "achieved", "on_track", "not_started", "no_data", "at_risk", "off_track", "missed",
 )  # fmt: skip
 """Better first: a status later in this order is worse."""
-TIMEOUT_SECONDS = 10
+TIMEOUT_SECONDS = 10  # the whole post, connect to the last byte read of the reply
+REPLY_BYTES = 4096  # a webhook's reply is read only this far
 FIELDS = ["cycle_id", "kr_id", "objective_id", "title", "owner", "team"]
 
 
@@ -118,19 +119,25 @@ def _shown(url: str) -> str:
 
 
 def post(url: str, body: dict, secrets) -> str | None:
-    """POST one message; a short, redacted problem on failure, None on success."""
+    """POST one message within TIMEOUT_SECONDS in all, reading at most REPLY_BYTES of the
+    reply (only its status matters); a short, redacted problem on failure, None on success."""
     try:
-        response = requests.post(url, json=body, timeout=TIMEOUT_SECONDS)
-        response.raise_for_status()
+        with bounded_session() as session:
+            reply = exchange(
+                session,
+                "POST",
+                url,
+                seconds=TIMEOUT_SECONDS,
+                max_bytes=REPLY_BYTES,
+                json_body=body,
+            )
+        reason = f"HTTP {reply.status}" if reply.status >= 300 else None
+    except OutOfTime:
+        reason = f"no answer within {TIMEOUT_SECONDS:g} s"
+    except TransportError as error:
+        reason = str(error)
+    if reason is None:
         return None
-    except requests.HTTPError as error:
-        reason = f"HTTP {error.response.status_code}"
-    except requests.Timeout:
-        reason = f"no answer within {TIMEOUT_SECONDS} s"
-    except requests.ConnectionError:
-        reason = "could not connect"
-    except requests.RequestException as error:
-        reason = type(error).__name__
     path = urlsplit(url).path
     hidden = {*secrets, url, *([path] if len(path) > 1 else [])}
     return redact(f"webhook {_shown(url)} failed: {reason}", hidden)

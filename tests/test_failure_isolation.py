@@ -113,7 +113,7 @@ REST_FAILURES = {
         "source_error",
         "GET {host}/sales: response is not JSON (text/plain; charset=utf-8): '{{not json'",
     ),
-    "timeout": ("source_error", "GET {host}/sales: no response within 1 s"),
+    "timeout": ("source_error", "GET {host}/sales: no complete response within 1 s"),
     "invalid": ("invalid", "check max failed: value 5000 on 2026-11-11 is above max 1000"),
 }
 

@@ -4,11 +4,15 @@ dead, failing or hanging webhook does to the run (nothing: it is reported)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import json
 import socket
+import time
 from datetime import date
 
 import pandas as pd
 import pytest
+from sources.conftest_http import RawServer, drip
 from test_pipeline import write_project
 from test_report import scored_warehouse
 
@@ -112,10 +116,62 @@ def test_failing_webhooks_are_reported_redacted_and_do_not_stop_the_others(
         problems = notify(with_hooks(project, *hooks, secrets=[failing]), engine, NOV_9)
     assert problems == [
         f"webhook http://localhost:{httpserver.port}/*** failed: HTTP 500",
-        f"webhook http://127.0.0.1:{closed}/*** failed: could not connect",
+        f"webhook http://127.0.0.1:{closed}/*** failed: cannot connect (connection refused)",
         f"webhook http://127.0.0.1:{silent}/*** failed: no answer within 0.5 s",
     ]
     assert [path for path, _ in posted(httpserver)] == ["/T000/B000/s3cr3tpath", "/ok"]
+
+
+def dripping_reply(connection, path: str) -> None:
+    """Status and headers at once, then a reply of 1,000 bytes, one byte every 0.1 s."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+    drip(connection, itertools.repeat(ord(" ")))
+
+
+def dripping_head(connection, path: str) -> None:
+    """The status line and a header that never ends, one byte every 0.1 s."""
+    drip(connection, itertools.chain(b"HTTP/1.1 200 OK\r\nX-Pad: ", itertools.repeat(ord("a"))))
+
+
+@pytest.mark.parametrize("answer", [dripping_reply, dripping_head], ids=["reply", "headers"])
+def test_a_dripping_webhook_is_cut_at_the_deadline(scored, httpserver, monkeypatch, answer):
+    engine, project = scored
+    monkeypatch.setattr(notify_module, "TIMEOUT_SECONDS", 1)
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    with RawServer(answer) as webhook:
+        hooks = [
+            Notification(url=f"{webhook.url}/hook"),
+            Notification(url=httpserver.url_for("/ok")),
+        ]
+        started = time.monotonic()
+        problems = notify(with_hooks(project, *hooks), engine, NOV_9)
+        seconds = time.monotonic() - started
+
+    assert problems == [f"webhook {webhook.url}/*** failed: no answer within 1 s"]
+    assert seconds < 5  # 1 s for the dripping hook; unbounded, it would never end
+    assert [path for path, _ in posted(httpserver)] == ["/ok"]  # the next hook still heard
+
+
+def endless_reply(connection, path: str) -> None:
+    connection.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
+    while True:
+        connection.sendall(chunk)
+
+
+def test_an_endless_reply_is_read_no_further_than_a_few_kb(scored):
+    engine, project = scored
+    with RawServer(endless_reply) as webhook:
+        hook = Notification(url=f"{webhook.url}/hook")
+        started = time.monotonic()
+        problems = notify(with_hooks(project, hook), engine, NOV_9)
+        seconds = time.monotonic() - started
+
+    assert problems == []  # posted: only the status of the reply matters
+    assert seconds < 5  # the reply never ends; reading it whole would never return
+    [request] = webhook.requests
+    body = json.loads(request.partition(b"\r\n\r\n")[2])
+    assert body["status_changes"] == [AVAILABILITY_WORSE]
 
 
 def test_changes_lists_worse_statuses_and_data_that_left_ok():

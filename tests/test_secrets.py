@@ -4,20 +4,31 @@ table, not in Dagster's event log or run records, not in an error message.
 Three SQL sources are dead in different ways, each with its URL (and password) given through
 ${ENV}: nothing listens on its port; a live PostgreSQL has no such database; a live MariaDB
 refuses the password. The warehouse URL carries a password of its own, which the shared
-PostgreSQL server (trust on 127.0.0.1) ignores. (REST tokens are tested with the REST sources.)
+PostgreSQL server (trust on 127.0.0.1) ignores.
+
+API credentials leak in the encodings they travel in: a Jira source's Basic header (the
+base64 of user:token) and a REST query token with `+`, `/` and `=` (percent-encoded on the
+wire) are echoed back by a hostile API; no form of either may show anywhere.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import pickle
+import re
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 from test_pipeline import AS_OF, OKRS, write_project
+from werkzeug import Request, Response
 
 from okr_pipeline import warehouse
 from okr_pipeline.orchestration import WAREHOUSE_ENV, build_definitions, materialize_day
@@ -241,3 +252,177 @@ def test_dagster_event_log_and_run_records_hold_no_password(
         "events",
         *(kr for _, _, kr in DEAD_SOURCES.values()),
     }
+
+
+# ---------------------------------------------------------------- API credentials, every form
+
+JIRA_USER = "ana@example.com"
+JIRA_TOKEN = "Jira-Wombat-7731"
+QUERY_TOKEN = "q+tok/S3cret="
+API_FORMS = {  # every form in which the two API secrets travel, written out by hand
+    "jira token": JIRA_TOKEN,
+    "basic header": base64.b64encode(f"{JIRA_USER}:{JIRA_TOKEN}".encode()).decode(),
+    "query token": QUERY_TOKEN,
+    "query token, percent-encoded": "q%2Btok%2FS3cret%3D",
+    "query token, percent-encoded in lower case": "q%2btok%2fS3cret%3d",
+    "query token, percent-encoded but /": "q%2Btok/S3cret%3D",
+}
+API_SOURCES = {
+    "jira.yaml": """\
+name: jira
+kind: jira
+url: BASE
+username: ana@example.com
+token: ${OKR_TEST_JIRA_TOKEN}
+retries: 0
+metrics:
+  - {name: incidents, jql: "project = OPS"}
+""",
+    "events.yaml": """\
+name: events
+kind: rest
+base_url: BASE/api
+auth: {type: query, name: api_key, value: "${OKR_TEST_QUERY_TOKEN}"}
+retries: 0
+metrics:
+  - {name: count, request: {path: /count}, records: "$.data[*]", ts: day}
+""",
+    "books.yaml": """\
+name: books
+kind: csv
+path: books.csv
+metrics:
+  - {name: sales, ts: date, value: amount}
+""",
+}
+
+
+def api_leaks(text: str) -> list[str]:
+    return [form for form, secret in API_FORMS.items() if secret in text]
+
+
+def echo_credentials(request: Request) -> Response:
+    """An API that repeats in its error what it was sent: the Authorization header, the
+    query string as received, with its escapes in lower case, and decoded."""
+    query = request.query_string.decode()
+    lower = re.sub(r"%[0-9A-F]{2}", lambda escape: escape[0].lower(), query)
+    said = [request.headers.get("Authorization", ""), query, lower, unquote_plus(query)]
+    text = "rejected: " + " ".join(part for part in said if part)
+    return Response(json.dumps({"message": text}), status=401, content_type="application/json")
+
+
+@pytest.fixture
+def api_project(tmp_path, httpserver) -> tuple[Path, date]:
+    """A Jira source (basic auth) and a REST source with a query token, both answered by
+    an API that echoes the credentials; a CSV source that works. Dated today, as Jira's
+    counts are point-in-time readings."""
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(echo_credentials)
+    today = datetime.now(UTC).date()
+    root = tmp_path / "api-project"
+    (root / "metric_sources").mkdir(parents=True)
+    (root / "okrs").mkdir()
+    base = httpserver.url_for("").rstrip("/")
+    for name, text in API_SOURCES.items():
+        (root / "metric_sources" / name).write_text(text.replace("BASE", base))
+    (root / "books.csv").write_text(f"date,amount\n{today - timedelta(1)},30\n")
+    (root / "okrs" / "now.yaml").write_text(
+        f"cycle: {{id: now, start: {today - timedelta(9)}, end: {today + timedelta(20)}}}\n"
+        "themes: [t]\nobjectives:\n"
+        "  - id: o\n    title: O\n    owner: a@example.com\n    theme: t\n    key_results:\n"
+        "      - {id: incidents, title: I, metric: jira.incidents, type: stay_below, target: 5}\n"
+        "      - {id: events, title: E, metric: events.count, type: increase,"
+        " aggregation: sum, target: 10}\n"
+        "      - {id: sales, title: S, metric: books.sales, type: increase, baseline: 0,"
+        " target: 60}\n"
+    )
+    return root, today
+
+
+def api_environment() -> dict[str, str]:
+    return {"OKR_TEST_JIRA_TOKEN": JIRA_TOKEN, "OKR_TEST_QUERY_TOKEN": QUERY_TOKEN}
+
+
+def expected_api_messages(httpserver) -> dict[str, str]:
+    host = f"localhost:{httpserver.port}"
+    return {
+        "incidents": f"POST {host}/rest/api/3/search/approximate-count: "
+        "HTTP 401 UNAUTHORIZED: rejected: Basic ***",
+        "events": f"GET {host}/api/count: "
+        "HTTP 401 UNAUTHORIZED: rejected: api_key=*** api_key=*** api_key=***",
+    }
+
+
+def test_no_form_of_an_api_credential_leaks_from_a_run_or_its_report(api_project, httpserver):
+    root, today = api_project
+    url = f"sqlite:///{root / 'warehouse.db'}"
+    run = run_command(root, "run", "--date", today.isoformat(), "--warehouse", url,
+                      env=api_environment())  # fmt: skip
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert api_leaks(output) == [], output
+    messages = expected_api_messages(httpserver)
+    assert f"source jira failed: jira.incidents: {messages['incidents']}" in run.stdout
+    assert f"source events failed: events.count: {messages['events']}" in run.stdout
+    # the echoes reached us: the API saw the credentials, in the forms the checks look for
+    echoed = [request.headers.get("Authorization", "") + request.query_string.decode()
+              for request, _ in httpserver.log]  # fmt: skip
+    assert [form for form in API_FORMS.values() if any(form in e for e in echoed)] == [
+        API_FORMS["basic header"],
+        API_FORMS["query token, percent-encoded"],
+    ]
+
+    assert api_leaks(warehouse_text(url)) == []
+    engine = warehouse.create_engine(url)
+    krs = warehouse.read_table(engine, warehouse.kr_scores, today).set_index("kr_id")
+    runs = warehouse.read_table(engine, warehouse.source_runs, today).set_index("source")
+    engine.dispose()
+    for kr, message in messages.items():
+        outcome = ("no_data", "source_error", message)
+        assert tuple(krs.loc[kr, ["status", "data_status", "data_message"]]) == outcome
+    assert runs.loc["jira", "message"] == f"jira.incidents: {messages['incidents']}"
+    assert runs.loc["events", "message"] == f"events.count: {messages['events']}"
+    # sales scored: 30 of 60 = 0.5, from a baseline of 0
+    assert krs.loc["sales", ["current_value", "attainment", "data_status"]].tolist() == [
+        30,
+        0.5,
+        "ok",
+    ]
+
+    report = root / "report.html"
+    shown = run_command(root, "report", "--date", today.isoformat(), "--out", str(report),
+                        "--warehouse", url, env=api_environment())  # fmt: skip
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    html = report.read_text()
+    assert "rejected: Basic ***" in html  # the failure is shown, without the secret
+    assert api_leaks(html + shown.stdout + shown.stderr) == []
+
+
+def test_no_form_of_an_api_credential_reaches_dagster_events_or_stored_outputs(
+    api_project, httpserver, dagster_instance, monkeypatch, caplog
+):
+    root, today = api_project
+    for variable, value in api_environment().items():
+        monkeypatch.setenv(variable, value)
+    url = f"sqlite:///{root / 'warehouse.db'}"
+    result = materialize_day(build_definitions(root, url), today, dagster_instance)
+    assert result.success
+
+    entries = dagster_instance.all_logs(result.run_id)
+    events = {f"event {n}": dg.serialize_value(entry) for n, entry in enumerate(entries)}
+    leaked = {where: api_leaks(text) for where, text in events.items() if api_leaks(text)}
+    assert leaked == {}
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug")
+    assert api_leaks(ours) == []  # werkzeug's access log is the API's side, not ours
+    told = "\n".join(events.values())
+    for message in expected_api_messages(httpserver).values():
+        assert json.dumps(message)[1:-1] in told  # the scan saw where failures are told
+
+    storage = Path(dagster_instance.storage_directory())
+    pickles = sorted(storage.rglob("*.pickle"))
+    secrets = [secret.encode() for secret in API_FORMS.values()]
+    assert [str(path) for path in pickles if any(s in path.read_bytes() for s in secrets)] == []
+    # the scan saw this run's outputs, which hold the failures
+    jira = storage / "sources" / "jira" / f"{today}..{today}.pickle"
+    assert jira in pickles
+    fetched = pickle.loads(jira.read_bytes())
+    assert fetched.fetch.metrics[0].error == expected_api_messages(httpserver)["incidents"]

@@ -13,7 +13,7 @@ Follows GitHub's REST API documentation (docs.github.com/en/rest):
 from __future__ import annotations
 
 from okr_pipeline.config.models import GithubMetric, GithubSource, RestMetric, RestSource
-from okr_pipeline.sources.rest import RestConnector
+from okr_pipeline.sources.rest import RestConnector, limits
 
 STAT_FIELDS = {
     "stars": "$.stargazers_count",
@@ -35,8 +35,7 @@ class GithubConnector(RestConnector):
                     "Accept": "application/vnd.github+json",
                     "X-GitHub-Api-Version": "2022-11-28",
                 },
-                "timeout_seconds": source.timeout_seconds,
-                "retries": source.retries,
+                **limits(source),
                 "metrics": [self._metric(metric) for metric in source.metrics],
             }
         )

@@ -13,7 +13,7 @@ the account's email and an API token
 from __future__ import annotations
 
 from okr_pipeline.config.models import JiraMetric, JiraSource, RestMetric, RestSource
-from okr_pipeline.sources.rest import RestConnector
+from okr_pipeline.sources.rest import RestConnector, limits
 
 
 class JiraConnector(RestConnector):
@@ -24,8 +24,7 @@ class JiraConnector(RestConnector):
                 "kind": "rest",
                 "base_url": source.url,
                 "auth": {"type": "basic", "username": source.username, "password": source.token},
-                "timeout_seconds": source.timeout_seconds,
-                "retries": source.retries,
+                **limits(source),
                 "metrics": [self._metric(metric) for metric in source.metrics],
             }
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -27,7 +28,6 @@ import pandas as pd
 from okr_pipeline.config.models import PrometheusMetric
 from okr_pipeline.sources.base import Connector, FetchWindow, SourceError
 from okr_pipeline.sources.http import HttpClient
-from okr_pipeline.sources.rest import find
 
 DAY_SECONDS = 86400
 
@@ -43,11 +43,11 @@ class PrometheusConnector(Connector):
         days = [window.start + timedelta(n) for n in range((window.end - window.start).days)]
         ended = [day for day in days if day < window.today]
         rows: list[tuple[date, float]] = []
-        with HttpClient(
+        with HttpClient.for_source(
+            self.source,
             self.source.url,
             auth=self.source.auth,
-            timeout_seconds=self.source.timeout_seconds,
-            retries=self.source.retries,
+            remaining_seconds=self.remaining_seconds,
             secrets=self.project.secrets,
         ) as client:
             if ended:
@@ -71,29 +71,63 @@ class PrometheusConnector(Connector):
     def _query_range(
         client: HttpClient, promql: str, start: float, end: float
     ) -> list[tuple[float, float]]:
-        """(unix seconds, value) of the one series the expression returns; NaN points dropped."""
+        """(unix seconds, value) of the one series the expression returns."""
         payload, _ = client.request_json(
             client.url_for("/api/v1/query_range"),
             {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": DAY_SECONDS},
         )
         if not isinstance(payload, dict) or payload.get("status") != "success":
             error = payload.get("error") if isinstance(payload, dict) else None
-            raise SourceError(f"query_range failed: {error or 'no status success in response'}")
-        series = find(payload, "$.data.result[*]")
-        if len(series) > 1:
-            labels = ", ".join(str(s.get("metric", {})) for s in series[:3])
+            reason = client.shown(str(error), 200) if error else "no status success in response"
+            raise SourceError(f"query_range failed: {reason}")
+        return points(one_series(payload, client), client)
+
+
+def one_series(payload: dict, client: HttpClient) -> list:
+    """The `values` of the one series of a matrix answer; [] when there is none."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise SourceError(f"query_range returned a malformed answer: data is {json_type(data)}")
+    result = data.get("result")
+    if not isinstance(result, list):
+        raise SourceError(
+            f"query_range returned a malformed answer: data.result is {json_type(result)}"
+        )
+    for series in result:
+        if not isinstance(series, dict) or not isinstance(series.get("values"), list):
             raise SourceError(
-                f"promql returns {len(series)} series ({labels}); aggregate it to one, "
-                "e.g. sum(...)"
+                f"query_range returned a malformed series: {client.shown(str(series), 60)}"
             )
-        if series and not isinstance(series[0], dict):
-            raise SourceError(f"query_range returned a malformed series: {str(series[0])[:60]!r}")
-        points = []
-        for point in series[0].get("values", []) if series else []:
-            try:
-                stamp, value = float(point[0]), float(point[1])
-            except (TypeError, ValueError, IndexError):
-                raise SourceError(f"query_range returned a malformed point: {point!r}") from None
-            if math.isfinite(value):
-                points.append((stamp, value))
-        return points
+    if len(result) > 1:
+        labels = client.shown(", ".join(str(s.get("metric", {})) for s in result[:3]), 200)
+        raise SourceError(
+            f"promql returns {len(result)} series ({labels}); aggregate it to one, e.g. sum(...)"
+        )
+    return result[0]["values"] if result else []
+
+
+def json_type(value: Any) -> str:
+    """A JSON value's kind, as an error message names it."""
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return kinds.get(type(value), "a number")
+
+
+def points(values: list, client: HttpClient) -> list[tuple[float, float]]:
+    """(unix seconds, value) pairs. NaN, Prometheus's "no value", is dropped; +Inf and -Inf
+    are kept, for the `finite` check to reject the metric's data."""
+    pairs = [point(raw, client) for raw in values]
+    return [(stamp, value) for stamp, value in pairs if not math.isnan(value)]
+
+
+def point(raw: Any, client: HttpClient) -> tuple[float, float]:
+    """One `[<unix seconds>, "<value>"]` pair of a series."""
+    try:
+        stamp, value = raw
+        stamp, value = float(stamp), float(value)
+    except (TypeError, ValueError, OverflowError):
+        stamp = math.nan
+    if not isinstance(raw, list) or not math.isfinite(stamp):
+        raise SourceError(f"query_range returned a malformed point: {client.shown(str(raw), 60)}")
+    return stamp, value

@@ -1,9 +1,10 @@
 """`kind: rest`: a declarative API client, the shape of dlt's `rest_api` and Airbyte's low-code.
 
-A fetch is four swappable parts: a requester (`HttpClient`: base URL, auth, headers, timeout,
-retries), a paginator picked by `paginator.type`, a record selector (a JSONPath), and the
-per-day combination of records (`per_day`). A metric without `records` is a point-in-time
-reading: one request, one value picked by a JSONPath, stamped with the as-of date.
+A fetch is four swappable parts: a requester (`HttpClient`: base URL, credentials for its
+origin, limits, retries), a paginator picked by `paginator.type`, a record selector (a
+JSONPath), and the per-day combination of records (`per_day`). A metric without `records`
+is a point-in-time reading: one request, one value picked by a JSONPath, stamped with the
+as-of date.
 
 The presets (github, jira, targetprocess) subclass `RestConnector` and only translate their
 short config into a `RestSource` with `RestMetric`s of the same names; prometheus shares
@@ -15,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
-import requests
 from jsonpath_ng import JSONPath
 from jsonpath_ng.ext import parse as parse_jsonpath
+from requests.utils import parse_header_links
 
 from okr_pipeline.config.models import (
     CursorPaginator,
@@ -40,6 +41,7 @@ from okr_pipeline.sources.base import (
     window_rows,
 )
 from okr_pipeline.sources.http import HttpClient
+from okr_pipeline.sources.transport import Reply
 
 # ---------------------------------------------------------------- JSON helpers
 
@@ -53,14 +55,20 @@ def find(payload: Any, expression: str) -> list[Any]:
     return [match.value for match in compile_jsonpath(expression).find(payload)]
 
 
-def shape(payload: Any) -> str:
+def shape(payload: Any, client: HttpClient) -> str:
     """What a response holds, for an error message about a path that matched nothing."""
     if isinstance(payload, dict):
-        keys = ", ".join(list(map(str, payload))[:8]) or "none"
+        keys = client.shown(", ".join(list(map(str, payload))[:8]), 200) or "none"
         return f"the response is an object with keys: {keys}"
     if isinstance(payload, list):
         return f"the response is a list of {len(payload)}"
-    return f"the response is {type(payload).__name__} {str(payload)[:40]!r}"
+    return f"the response is {type(payload).__name__} {client.shown(str(payload), 40)!r}"
+
+
+def limits(source: Any) -> dict[str, Any]:
+    """The limits every API source has, for a preset to hand on to its `RestSource`."""
+    fields = ("timeout_seconds", "retries", "deadline_minutes", "max_response_mb")
+    return {name: getattr(source, name) for name in fields}
 
 
 def record_field(record: Any, dotted: str) -> Any:
@@ -113,7 +121,7 @@ class PageRequest:
 class Page:
     request: PageRequest
     payload: Any
-    response: requests.Response
+    reply: Reply
     records: list[Any]
 
 
@@ -174,15 +182,16 @@ class NextUrl(Paginator):
         links = [link for link in find(page.payload, self.config.path) if link not in (None, "")]
         if not links:
             return None
-        return PageRequest(requests.compat.urljoin(page.request.url, str(links[0])))
+        return PageRequest(urljoin(page.request.url, str(links[0])))
 
 
 class LinkHeader(Paginator):
     """RFC 8288 `Link: <...>; rel="next"`, as GitHub and many others page."""
 
     def following(self, page: Page) -> PageRequest | None:
-        link = page.response.links.get("next", {}).get("url")
-        return PageRequest(requests.compat.urljoin(page.request.url, link)) if link else None
+        links = parse_header_links(page.reply.headers.get("Link", ""))
+        following = [link["url"] for link in links if link.get("rel") == "next" and link["url"]]
+        return PageRequest(urljoin(page.request.url, following[0])) if following else None
 
 
 PAGINATORS: dict[type, type[Paginator]] = {
@@ -196,17 +205,6 @@ PAGINATORS: dict[type, type[Paginator]] = {
 
 
 # ---------------------------------------------------------------- the connector
-
-
-def client_for(source: RestSource, project: Any) -> HttpClient:
-    return HttpClient(
-        source.base_url,
-        auth=source.auth,
-        headers=source.headers,
-        timeout_seconds=source.timeout_seconds,
-        retries=source.retries,
-        secrets=project.secrets,
-    )
 
 
 class RestConnector(Connector):
@@ -226,7 +224,7 @@ class RestConnector(Connector):
 
     def fetch_metric(self, metric: Any, window: FetchWindow) -> pd.DataFrame:
         rest_metric = self.rest_metrics[metric.name]
-        with client_for(self.rest, self.project) as client:
+        with self._client() as client:
             if rest_metric.point_in_time:
                 return self._reading(client, rest_metric, window)
             records = [
@@ -234,7 +232,17 @@ class RestConnector(Connector):
                 for page in self._pages(client, rest_metric, window)
                 for record in page.records
             ]
-        return self._per_day(records, rest_metric, window)
+            return self._per_day(records, rest_metric, window)
+
+    def _client(self) -> HttpClient:
+        return HttpClient.for_source(
+            self.rest,
+            self.rest.base_url,
+            auth=self.rest.auth,
+            headers=self.rest.headers,
+            remaining_seconds=self.remaining_seconds,
+            secrets=self.project.secrets,
+        )
 
     def _first_request(
         self, client: HttpClient, metric: RestMetric, window: FetchWindow
@@ -259,7 +267,9 @@ class RestConnector(Connector):
         payload, _ = self._send(client, metric, self._first_request(client, metric, window), window)
         values = find(payload, metric.value)
         if not values:
-            raise SourceError(f"value path {metric.value!r} matches nothing; {shape(payload)}")
+            raise SourceError(
+                f"value path {metric.value!r} matches nothing; {shape(payload, client)}"
+            )
         if len(values) > 1:
             raise SourceError(f"value path {metric.value!r} matches {len(values)} values, not one")
         return pd.DataFrame({"ts": [pd.Timestamp(window.as_of)], "value": values})
@@ -276,8 +286,8 @@ class RestConnector(Connector):
                     "or narrow the request"
                 )
             seen.add(request.key())
-            payload, response = self._send(client, metric, request, window)
-            page = Page(request, payload, response, self._records(payload, metric.records))
+            payload, reply = self._send(client, metric, request, window)
+            page = Page(request, payload, reply, self._records(payload, metric.records, client))
             yield page
             request = paginator.following(page)
             if request is not None and request.key() in seen:
@@ -288,7 +298,7 @@ class RestConnector(Connector):
                 )
 
     @staticmethod
-    def _records(payload: Any, expression: str) -> list[Any]:
+    def _records(payload: Any, expression: str, client: HttpClient) -> list[Any]:
         """The records of one page; `$.data` and `$.data[*]` both select the list's items."""
         matches = find(payload, expression)
         if len(matches) == 1 and isinstance(matches[0], list):
@@ -298,7 +308,7 @@ class RestConnector(Connector):
         container = expression[:-3] if expression.endswith("[*]") else None
         if container and any(isinstance(found, list) for found in find(payload, container)):
             return []  # an empty list: no records on this page
-        raise SourceError(f"records path {expression!r} matches nothing; {shape(payload)}")
+        raise SourceError(f"records path {expression!r} matches nothing; {shape(payload, client)}")
 
     def _per_day(self, records: list[Any], metric: RestMetric, window: FetchWindow) -> pd.DataFrame:
         """One value per day of the window: records of a day combined by `per_day`.

@@ -18,7 +18,7 @@ from okr_pipeline.config.models import (
     TargetprocessMetric,
     TargetprocessSource,
 )
-from okr_pipeline.sources.rest import RestConnector
+from okr_pipeline.sources.rest import RestConnector, limits
 
 
 class TargetprocessConnector(RestConnector):
@@ -29,8 +29,7 @@ class TargetprocessConnector(RestConnector):
                 "kind": "rest",
                 "base_url": source.url,
                 "auth": {"type": "query", "name": "access_token", "value": source.token},
-                "timeout_seconds": source.timeout_seconds,
-                "retries": source.retries,
+                **limits(source),
                 "metrics": [self._metric(metric) for metric in source.metrics],
             }
         )

@@ -130,7 +130,7 @@ def test_a_server_that_hangs_times_out(hanging_port, tmp_path):
     result = fetch(tmp_path, "tickets", TODAY_ONLY)
 
     assert error(result, "open_tickets") == (
-        f"GET 127.0.0.1:{hanging_port}/tickets/count: no response within 1 s"
+        f"GET 127.0.0.1:{hanging_port}/tickets/count: no complete response within 1 s"
     )
     assert time.monotonic() - started < 3  # timeout_seconds: 1, no retry
 
