@@ -138,9 +138,6 @@ class SqlConnector(Connector):
         except sa.exc.DBAPIError as error:
             self._unreachable = f"cannot connect: {_first_line(error)}"
             raise TransientSourceError(self._unreachable) from None
-        except ValueError:  # SQLAlchemy's int() of the port; the URL itself is never shown
-            self._unreachable = "cannot use this database URL: its port is not a number"
-            raise SourceError(self._unreachable) from None
         except (sa.exc.SQLAlchemyError, ImportError) as error:
             # An unknown dialect or a driver that is not installed: no retry helps.
             self._unreachable = f"cannot use this database URL: {error}"
