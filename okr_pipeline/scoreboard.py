@@ -216,8 +216,10 @@ def _csv_cell(value):
 
 
 def to_csv(scores: Scores) -> str:
+    """RFC 4180 CSV: lines end in CRLF, so a cell holding a line break or a lone CR is quoted
+    (with LF endings, Python's writer leaves a CR bare and readers split the row there)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, MACHINE_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, MACHINE_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows({name: _csv_cell(value) for name, value in kr.items()} for kr in scores.krs)
     return out.getvalue()
