@@ -230,18 +230,53 @@ def _create_tables(engine: sa.Engine) -> None:
                 raise
 
 
-def _missing_columns(engine: sa.Engine) -> dict[sa.Table, list[sa.Column]]:
-    """The columns each existing table lacks (dropped by hand, or added by a later version)."""
+def _stored_columns(engine: sa.Engine) -> dict[str, dict[str, sa.types.TypeEngine]]:
+    """Each existing table's columns and their types, as the database has them."""
     inspector = sa.inspect(engine)
     existing = set(inspector.get_table_names())
+    return {
+        table.name: {column["name"]: column["type"] for column in inspector.get_columns(table.name)}
+        for table in metadata.sorted_tables
+        if table.name in existing
+    }
+
+
+def _missing_columns(engine: sa.Engine) -> dict[sa.Table, list[sa.Column]]:
+    """The columns each existing table lacks (dropped by hand, or added by a later version)."""
     missing = {}
-    for table in metadata.sorted_tables:
-        if table.name in existing:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            lacking = [column for column in table.columns if column.name not in present]
-            if lacking:
-                missing[table] = lacking
+    for name, stored in _stored_columns(engine).items():
+        table = metadata.tables[name]
+        lacking = [column for column in table.columns if column.name not in stored]
+        if lacking:
+            missing[table] = lacking
     return missing
+
+
+# How a server widens a column in place. SQLite enforces no length, so it needs none.
+WIDEN = {
+    "postgresql": "ALTER TABLE {table} ALTER COLUMN {name} TYPE {type}",
+    "mysql": "ALTER TABLE {table} MODIFY COLUMN {specification}",
+    "mariadb": "ALTER TABLE {table} MODIFY COLUMN {specification}",
+}
+
+
+def _narrow_columns(engine: sa.Engine) -> list[tuple[sa.Table, sa.Column]]:
+    """Text columns an older version made shorter than this one (`unit` was VARCHAR(50))."""
+    if engine.dialect.name not in WIDEN:
+        return []
+    narrow = []
+    for name, stored in _stored_columns(engine).items():
+        table = metadata.tables[name]
+        for column in table.columns:
+            kind = stored.get(column.name)
+            if (
+                isinstance(column.type, sa.String)
+                and isinstance(kind, sa.String)
+                and kind.length is not None
+                and (column.type.length is None or kind.length < column.type.length)
+            ):
+                narrow.append((table, column))
+    return narrow
 
 
 def _listed(missing: dict[sa.Table, list[sa.Column]], what: str) -> str:
@@ -281,26 +316,39 @@ def check_schema(engine: sa.Engine) -> None:
 
 
 def upgrade_schema(engine: sa.Engine) -> list[str]:
-    """For writers: create missing tables and add missing nullable columns (how a warehouse
-    of an older version gets the new ones); returns one line saying what was added."""
+    """For writers: create missing tables, add missing nullable columns and widen text
+    columns an older version made narrower (how a warehouse of an older version gets the new
+    ones); returns the one line that says what changed, if anything did."""
     _create_tables(engine)
     missing = _missing_columns(engine)
     _refuse_required(missing)
-    if not missing:
+    added = [(table, column) for table, columns in missing.items() for column in columns]
+    narrow = _narrow_columns(engine)
+    if not (added or narrow):
         return []
     dialect = engine.dialect
     compiler = dialect.ddl_compiler(dialect, None)
     with engine.begin() as connection:
-        for table, columns in missing.items():
-            for column in columns:
-                connection.exec_driver_sql(
-                    f"ALTER TABLE {dialect.identifier_preparer.format_table(table)} "
-                    f"ADD COLUMN {compiler.get_column_specification(column)}"
+        for table, column in added:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {dialect.identifier_preparer.format_table(table)} "
+                f"ADD COLUMN {compiler.get_column_specification(column)}"
+            )
+        for table, column in narrow:
+            connection.exec_driver_sql(
+                WIDEN[dialect.name].format(
+                    table=dialect.identifier_preparer.format_table(table),
+                    name=dialect.identifier_preparer.format_column(column),
+                    type=column.type.compile(dialect=dialect),
+                    specification=compiler.get_column_specification(column),
                 )
-    added = ", ".join(
-        f"{table.name}.{column.name}" for table, columns in missing.items() for column in columns
-    )
-    return [f"upgraded the warehouse: added column(s) {added}"]
+            )
+    changes = [
+        f"{verb} column(s) {', '.join(f'{table.name}.{column.name}' for table, column in pairs)}"
+        for verb, pairs in (("added", added), ("widened", narrow))
+        if pairs
+    ]
+    return [f"upgraded the warehouse: {'; '.join(changes)}"]
 
 
 def _database_failure(url: str, error: sa.exc.DBAPIError) -> WarehouseError:

@@ -152,3 +152,45 @@ def test_the_longest_text_check_accepts_is_stored_unaltered(server, request, tmp
         LONGEST_TEXT,
         LONGEST_TEXT,
     )
+
+
+NARROWER = {  # how an older version typed these columns
+    "postgresql": [
+        "ALTER TABLE kr_scores ALTER COLUMN unit TYPE VARCHAR(50)",
+        "ALTER TABLE source_runs ALTER COLUMN message TYPE VARCHAR(2000)",
+    ],
+    "mysql": [
+        "ALTER TABLE kr_scores MODIFY COLUMN unit VARCHAR(50)",
+        "ALTER TABLE source_runs MODIFY COLUMN message VARCHAR(2000)",
+    ],
+}
+
+
+@pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
+def test_a_writer_widens_the_narrower_text_columns_of_an_older_warehouse(server, request):
+    url = request.getfixturevalue(server)
+    engine = warehouse.create_engine(url)
+    with engine.begin() as connection:
+        for statement in NARROWER[engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+
+    engine, upgraded = warehouse.open_for_writing(url)
+
+    assert upgraded == [
+        "upgraded the warehouse: widened column(s) kr_scores.unit, source_runs.message"
+    ]
+    day = date(2026, 11, 1)
+    row = {"as_of": day, "cycle_id": "Q4", "kr_id": "k", "objective_id": "o", "unit": LONGEST_ID}
+    run = {"as_of": day, "source": "app", "status": "error", "message": _text(2001, MIXED)}
+    with warehouse.publishing(engine) as publication:
+        publication.replace_day(warehouse.kr_scores, day, pd.DataFrame([row]))
+        publication.replace_day(warehouse.source_runs, day, pd.DataFrame([run]))
+    assert warehouse.read_table(engine, warehouse.kr_scores)["unit"].tolist() == [LONGEST_ID]
+    assert warehouse.read_table(engine, warehouse.source_runs)["message"].tolist() == [
+        run["message"]
+    ]
+    engine.dispose()
+    engine, upgraded = warehouse.open_for_writing(url)
+    engine.dispose()
+    assert upgraded == []  # once upgraded, nothing more to do
