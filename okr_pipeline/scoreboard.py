@@ -70,8 +70,11 @@ def read_scores(url: str, as_of: date | None) -> Scores:
     with closing(connection):
         try:
             _check_columns(connection, url)
-        except sqlite3.OperationalError:  # a SQLite file no run has written to
-            raise WarehouseError(NO_SCORES) from None
+        except sqlite3.DatabaseError as error:
+            if str(error).startswith("no such table"):  # a SQLite file no run has written to
+                raise WarehouseError(NO_SCORES) from None
+            _explain(url)
+            raise
         day = as_of.isoformat() if as_of else _latest(connection)
         if day is None:
             raise WarehouseError(NO_SCORES)
@@ -100,16 +103,21 @@ def _connect(url: str):
 
 
 def _check_columns(connection, url: str) -> None:
-    """A table lacking a column `status` shows is said in one line, as every command says it:
-    on that rare path, SQLAlchemy's inspection of the whole schema tells which and why."""
+    """A table lacking a column `status` shows is told as every command tells it."""
     for table, columns in (("kr_scores", MACHINE_COLUMNS), ("objective_scores", OBJECTIVE_COLUMNS)):
         with closing(connection.cursor()) as cursor:
             cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
             present = {description[0] for description in cursor.description}
         if not present.issuperset(columns):
-            from okr_pipeline import warehouse
+            _explain(url)
 
-            warehouse.open_for_reading(url).dispose()
+
+def _explain(url: str) -> None:
+    """Where the fast read fails, SQLAlchemy's opening (which checks every table and column)
+    raises the one-line WarehouseError every other command gives for that warehouse."""
+    from okr_pipeline import warehouse
+
+    warehouse.open_for_reading(url).dispose()
 
 
 def _latest(connection) -> str | None:

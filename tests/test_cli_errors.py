@@ -70,6 +70,16 @@ def test_a_wrong_warehouse_url_is_one_line_naming_it(project, command, case):
     assert "pw-Kea-77" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_file_that_is_no_database_is_one_line_naming_it(project, command, tmp_path):
+    path = tmp_path / "wh.db"
+    path.write_text("date,amount\n" * 20)  # a CSV where the warehouse should be
+    result = okr(*COMMANDS[command], "--warehouse", f"sqlite:///{path}", cwd=project)
+    assert_one_line(
+        result, f"warehouse sqlite:///{path}: sqlite3.DatabaseError: file is not a database"
+    )
+
+
 # ---------------------------------------------------------------- a warehouse lacking columns
 
 
@@ -148,6 +158,17 @@ def test_a_read_only_warehouse_is_the_root_cause_of_a_failed_run(tmp_path):
         "step score_okrs failed: sqlite3.OperationalError: attempt to write a readonly "
         "database; the warehouse is read-only: give this user write access, or point "
         "--warehouse at a writable one",
+    )
+    backfill = okr(
+        "backfill", "--start", "2026-11-10", "--end", "2026-11-11", "--warehouse", read_only,
+        cwd=root,
+    )  # fmt: skip
+    assert_one_line(
+        backfill,
+        "backfill stopped after 0 of 2 day(s), the days published are complete; step "
+        "score_okrs failed: sqlite3.OperationalError: attempt to write a readonly database; "
+        "the warehouse is read-only: give this user write access, or point --warehouse at a "
+        "writable one",
     )
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT DISTINCT as_of FROM kr_scores").fetchall() == [("2026-11-09",)]
