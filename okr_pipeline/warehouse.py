@@ -177,7 +177,13 @@ def engine_for(url: str) -> sa.Engine:
     parsed = _parse(url)
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite and parsed.database not in (None, "", ":memory:") and not parsed.query.get("uri"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise WarehouseError(
+                f"warehouse {shown_url(url)}: cannot create its folder {folder}: {error.strerror}"
+            ) from None
     try:
         engine = sa.create_engine(
             parsed, connect_args={"timeout": 60} if sqlite else {}, pool_pre_ping=True

@@ -80,6 +80,14 @@ def test_a_file_that_is_no_database_is_one_line_naming_it(project, command, tmp_
     )
 
 
+def test_a_warehouse_folder_that_cannot_be_made_is_one_line(project, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    folder = tmp_path / "a-file" / "warehouse"
+    url = f"sqlite:///{folder / 'wh.db'}"
+    result = okr(*COMMANDS["run"], "--warehouse", url, cwd=project)
+    assert_one_line(result, f"warehouse {url}: cannot create its folder {folder}: Not a directory")
+
+
 # ---------------------------------------------------------------- a warehouse lacking columns
 
 
