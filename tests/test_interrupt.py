@@ -150,9 +150,11 @@ def test_a_run_stuck_on_a_source_stops_within_10_s(tmp_path, stalling_server, si
     _, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
 
-    stderr, seconds = stop(okr(root, "run", "--date", "2026-11-10"), stalling_server, signum)
+    process = okr(root, "run", "--date", "2026-11-10")
+    stderr, seconds = stop(process, stalling_server, signum)
 
     assert seconds < 10
+    assert process.returncode == 130  # 128 + SIGINT, as a shell reports Ctrl-C, for both
     assert stderr.splitlines() == [
         "interrupted: stopped after 0 of 1 day(s); the days published are complete"
     ]
@@ -162,19 +164,18 @@ def test_a_run_stuck_on_a_source_stops_within_10_s(tmp_path, stalling_server, si
     }
 
 
-def test_the_exit_code_of_an_interrupted_run_is_130(tmp_path):
-    """128 + SIGINT, as a shell reports Ctrl-C, for SIGTERM too (checked on a stuck run)."""
-    server = StallingServer(answered=0)
-    try:
-        root = write_project(tmp_path, server.port)
-        process = okr(root, "run", "--date", "2026-11-10")
-        stop(process, server, signal.SIGTERM)
-        assert process.returncode == 130
-        assert not (root / ".okr" / "warehouse.db").exists() or rows_by_day(root) == {
-            table: {} for table in TABLES
-        }
-    finally:
-        server.close()
+@pytest.mark.parametrize("stalling_server", [0], indirect=True)
+def test_a_first_run_stopped_leaves_an_empty_warehouse(tmp_path, stalling_server):
+    root = write_project(tmp_path, stalling_server.port)
+    process = okr(root, "run", "--date", "2026-11-10")
+
+    stderr, seconds = stop(process, stalling_server, signal.SIGTERM)
+
+    assert seconds < 10
+    assert stderr.splitlines() == [
+        "interrupted: stopped after 0 of 1 day(s); the days published are complete"
+    ]
+    assert rows_by_day(root) == {table: {} for table in TABLES}  # tables made, nothing in them
 
 
 @pytest.mark.parametrize("stalling_server", [1], indirect=True)
