@@ -125,17 +125,6 @@ def _dagster(project_dir: Path):
     return build_definitions(project_dir), instance
 
 
-def _report_failure(result) -> None:
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            print(
-                f"step {event.step_key} failed: "
-                f"{error.message.strip() if error else 'unknown error'}",
-                file=sys.stderr,
-            )
-
-
 def _check_range(project: Project, as_of: date) -> None:
     first = min((okrs.cycle.start for okrs in project.cycles), default=as_of)
     if as_of < first:
@@ -143,11 +132,13 @@ def _check_range(project: Project, as_of: date) -> None:
         raise SystemExit(1)
 
 
-def _summary(engine, as_of: date) -> str:
+def _summary(url: str, as_of: date, notify_problems: list[str]) -> str:
     from okr_pipeline import warehouse
 
+    engine = warehouse.engine_for(url)
     runs = warehouse.read_table(engine, warehouse.source_runs, as_of)
     krs = warehouse.read_table(engine, warehouse.kr_scores, as_of)
+    engine.dispose()
     marked = krs[krs["data_status"] != "ok"]
     failed = runs[runs["status"] == "error"]
     text = f"{len(krs)} key result(s) scored, {len(marked)} marked; sources: "
@@ -156,50 +147,58 @@ def _summary(engine, as_of: date) -> str:
         text += f"\nsource {row.source} failed: {row.message}"
     for row in marked.itertuples():
         text += f"\n{row.kr_id}: {row.data_status}: {row.data_message}"
+    for problem in notify_problems:
+        text += f"\n{problem}"
     return text
 
 
 def _prepare(args) -> tuple[Path, Project]:
+    """The project, and its warehouse opened for writing (upgraded where it lacks columns)
+    before any source is fetched: a wrong URL fails in one line, not after the fetch."""
+    from okr_pipeline import warehouse
+
     project_dir = _project_dir(args)
     project = _load(project_dir)
-    os.environ[WAREHOUSE_ENV] = _warehouse_url(args, project_dir)
+    url = _warehouse_url(args, project_dir)
+    engine, upgraded = warehouse.open_for_writing(url)
+    engine.dispose()
+    for line in upgraded:
+        print(line)
+    os.environ[WAREHOUSE_ENV] = url
     return project_dir, project
 
 
+def _secrets(project: Project) -> set[str]:
+    """What a failure line must not show: the project's secrets and the warehouse password."""
+    from okr_pipeline.warehouse_errors import password_of
+
+    return {*project.secrets, *({password_of(os.environ[WAREHOUSE_ENV])} - {None})}
+
+
 def cmd_run(args) -> int:
+    from okr_pipeline import outcome
+    from okr_pipeline.orchestration import materialize_day
     from okr_pipeline.runs import today_in
 
     project_dir, project = _prepare(args)
     as_of = args.date or today_in(project.settings.timezone)
     _check_range(project, as_of)
-    from okr_pipeline.orchestration import materialize_day
-
     defs, instance = _dagster(project_dir)
-    result = materialize_day(defs, as_of, instance)
+    with instance, outcome.PublishedDays() as published:
+        result = outcome.interruptible(lambda: materialize_day(defs, as_of, instance), published, 1)
     if not result.success:
-        _report_failure(result)
+        print(outcome.failure(result, _secrets(project)), file=sys.stderr)
         return 1
     _print_scoreboard(os.environ[WAREHOUSE_ENV], as_of)
-    print(_summary(_engine(os.environ[WAREHOUSE_ENV]), as_of))
+    print(_summary(os.environ[WAREHOUSE_ENV], as_of, outcome.notify_problems(result)))
     return 0
-
-
-class _PublishedDays(logging.Handler):
-    """Moves the progress bar on as `runs.publish_days` logs each day it published."""
-
-    def __init__(self, progress, task):
-        super().__init__(logging.INFO)
-        self.progress, self.task = progress, task
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.progress.update(self.task, advance=1, description=f"published {record.args[0]}")
 
 
 def cmd_backfill(args) -> int:
     """Run the range as runs of up to MAX_DAYS_PER_RUN days, each fetching its sources once."""
     from rich.progress import Progress
 
-    from okr_pipeline import runs
+    from okr_pipeline import outcome
     from okr_pipeline.orchestration import MAX_DAYS_PER_RUN, materialize_days
 
     project_dir, project = _prepare(args)
@@ -209,48 +208,38 @@ def cmd_backfill(args) -> int:
     _check_range(project, args.start)
     days = [args.start + timedelta(n) for n in range((args.end - args.start).days + 1)]
     defs, instance = _dagster(project_dir)
-    published = logging.getLogger(runs.__name__)
-    with Progress(transient=False) as progress:
+    problems = []
+    with instance, Progress(transient=False) as progress:
         task = progress.add_task("backfill", total=len(days))
-        handler = _PublishedDays(progress, task)
-        published.addHandler(handler)
-        published.setLevel(logging.INFO)
-        published.propagate = False  # progress, not log lines
-        try:
+        with outcome.PublishedDays(progress, task) as published:
             for first in days[::MAX_DAYS_PER_RUN]:
                 last = min(first + timedelta(MAX_DAYS_PER_RUN - 1), args.end)
                 progress.update(task, description=f"fetching {first} .. {last}")
-                result = materialize_days(defs, first, last, instance)
+                result = outcome.interruptible(
+                    lambda first=first, last=last: materialize_days(defs, first, last, instance),
+                    published,
+                    len(days),
+                )
                 if not result.success:
-                    _report_failure(result)
-                    done = int(progress.tasks[0].completed)
+                    progress.stop()
                     print(
-                        f"backfill stopped after {done} of {len(days)} day(s); "
-                        "the days published are complete",
+                        f"backfill stopped after {published.count} of {len(days)} day(s), "
+                        "the days published are complete; "
+                        f"{outcome.failure(result, _secrets(project))}",
                         file=sys.stderr,
                     )
                     return 1
-        finally:
-            published.removeHandler(handler)
-            published.propagate = True
+                problems += outcome.notify_problems(result)
+    for problem in problems:
+        print(problem)
     print(f"backfilled {len(days)} day(s): {args.start} .. {args.end}")
     return 0
-
-
-def _engine(url: str):
-    from okr_pipeline import warehouse
-
-    return warehouse.create_engine(url)
 
 
 def _print_scoreboard(url: str, as_of: date | None, team=None, owner=None, fmt="table") -> int:
     from okr_pipeline import scoreboard
 
-    scores = scoreboard.read_scores(url, as_of)
-    if scores is None:
-        print("the warehouse has no scores yet: run `okr-pipeline run` first", file=sys.stderr)
-        return 1
-    shown = scores.only(team, owner)
+    shown = scoreboard.read_scores(url, as_of).only(team, owner)
     if fmt == "json":
         print(scoreboard.to_json(shown))
     elif fmt == "csv":
@@ -266,11 +255,12 @@ def cmd_status(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from okr_pipeline import warehouse
     from okr_pipeline.report import ReportError, write_report
 
     project_dir = _project_dir(args)
     project = _load(project_dir)
-    engine = _engine(_warehouse_url(args, project_dir))
+    engine = warehouse.open_for_reading(_warehouse_url(args, project_dir))
     out = args.out or project_dir / ".okr" / "report.html"
     try:
         print(write_report(engine, project, args.date, out))
@@ -308,10 +298,22 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every failure the user can act on is one line on stderr and exit 1; Ctrl-C or SIGTERM
+    stops the command within seconds (see `outcome`), saying how far it got."""
+    from okr_pipeline import outcome
+    from okr_pipeline.warehouse_errors import WarehouseError
+
     # What a run's log warnings say, its summary says once; errors still reach stderr.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    outcome.stop_on_signals()
+    try:
+        return COMMANDS[args.command](args)
+    except WarehouseError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except outcome.Interrupted as stop:
+        outcome.exit_interrupted(stop)
 
 
 if __name__ == "__main__":

@@ -92,14 +92,25 @@ def covering(windows: dict[date, FetchWindow]) -> FetchWindow:
 def fetch_sources(
     project: Project, names: list[str], window: FetchWindow
 ) -> dict[str, SourceFetch]:
-    """Fetch the named sources concurrently; each source's failures stay inside its result."""
+    """Fetch the named sources concurrently; each source's failures stay inside its result.
+
+    Interrupted (Ctrl-C, SIGTERM), it leaves at once instead of waiting for sources still
+    fetching: their threads end at their own deadline, or with the process.
+    """
     if not names:
         return {}
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, len(names))) as pool:
-        results = pool.map(
-            lambda name: connector_for(project.sources[name], project).fetch(window), names
+    pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, len(names)))
+    try:
+        results = list(
+            pool.map(
+                lambda name: connector_for(project.sources[name], project).fetch(window), names
+            )
         )
-        return dict(zip(names, results, strict=True))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return dict(zip(names, results, strict=True))
 
 
 def day_fetches(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sqlite3
 import sys
 from contextlib import closing
@@ -24,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from okr_pipeline.formatting import format_number, is_number
+from okr_pipeline.warehouse_errors import NO_SCORES, WarehouseError, unreachable
 
 STATUS_STYLES = {
     "achieved": "bold green",
@@ -61,18 +63,19 @@ class Scores:
         return Scores(self.as_of, krs, self.objectives)
 
 
-def read_scores(url: str, as_of: date | None) -> Scores | None:
-    """The scores of `as_of` (default: the latest scored), or None when there are none."""
+def read_scores(url: str, as_of: date | None) -> Scores:
+    """The scores of `as_of` (default: the latest scored); a WarehouseError when there are
+    none, or the warehouse cannot be read."""
     connection = _connect(url)
-    if connection is None:
-        return None
     with closing(connection):
         try:
-            day = as_of.isoformat() if as_of else _latest(connection)
-        except sqlite3.OperationalError:  # a SQLite file no run has written to
-            return None
+            _check_columns(connection, url)
+        except Exception:  # each driver has its own error classes: no table, not a database
+            _explain(url)
+            raise
+        day = as_of.isoformat() if as_of else _latest(connection)
         if day is None:
-            return None
+            raise WarehouseError(NO_SCORES)
         # `day` is a date's ISO text, never user text: inlined, so one SQL fits every driver
         krs = _rows(connection, "kr_scores", MACHINE_COLUMNS, day, "cycle_id, kr_id")
         objectives = _rows(
@@ -83,13 +86,37 @@ def read_scores(url: str, as_of: date | None) -> Scores | None:
 
 def _connect(url: str):
     """A DB-API connection: the stdlib's sqlite3 for a SQLite file, read-only; any other
-    warehouse through SQLAlchemy (which also creates its tables when they are missing)."""
+    warehouse through SQLAlchemy."""
     if url.startswith("sqlite:///") and "?" not in url:
         path = Path(url.removeprefix("sqlite:///")).resolve()
-        return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) if path.exists() else None
+        if not path.exists():
+            raise WarehouseError(NO_SCORES)
+        try:
+            return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as error:
+            raise unreachable(url, str(error)) from None
     from okr_pipeline import warehouse
 
-    return warehouse.create_engine(url).raw_connection()
+    return warehouse.engine_for(url).raw_connection()
+
+
+def _check_columns(connection, url: str) -> None:
+    """A table lacking a column `status` shows is told as every command tells it. Columns it
+    does not show are not its concern: it stays fast on SQLite, without the full schema."""
+    for table, columns in (("kr_scores", MACHINE_COLUMNS), ("objective_scores", OBJECTIVE_COLUMNS)):
+        with closing(connection.cursor()) as cursor:
+            cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+            present = {description[0] for description in cursor.description}
+        if not present.issuperset(columns):
+            _explain(url)
+
+
+def _explain(url: str) -> None:
+    """Where the fast read fails, SQLAlchemy's opening (which checks every table and column)
+    raises the one-line WarehouseError every other command gives for that warehouse."""
+    from okr_pipeline import warehouse
+
+    warehouse.open_for_reading(url).dispose()
 
 
 def _latest(connection) -> str | None:
@@ -172,13 +199,34 @@ def _status(status: str) -> Text:
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
+def _finite(value):
+    """None for NaN and infinities: JSON has no word for them, and a spreadsheet misreads them."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def to_json(scores: Scores) -> str:
-    return json.dumps(scores.krs, indent=2)
+    """Strict JSON (RFC 8259): a non-finite number is null, never NaN or Infinity."""
+    rows = [{name: _finite(value) for name, value in kr.items()} for kr in scores.krs]
+    return json.dumps(rows, indent=2, allow_nan=False)
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    """A text cell that would start a formula gets a leading single quote, as OWASP advises;
+    numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return _finite(value)
 
 
 def to_csv(scores: Scores) -> str:
+    """RFC 4180 CSV: lines end in CRLF, so a cell holding a line break or a lone CR is quoted
+    (with LF endings, Python's writer leaves a CR bare and readers split the row there)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, MACHINE_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, MACHINE_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(scores.krs)
+    writer.writerows({name: _csv_cell(value) for name, value in kr.items()} for kr in scores.krs)
     return out.getvalue()

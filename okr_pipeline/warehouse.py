@@ -1,13 +1,19 @@
-"""The warehouse tables of SPEC section 5, and the one transaction that publishes a run.
+"""The warehouse tables, the one transaction that publishes a run, and the schema's upkeep.
 
 Everything a run writes (metric values, check results, source runs, KR and objective scores)
 is written inside one transaction that first takes the warehouse lock row: a reader never
 sees half a run, a killed run leaves the tables as they were, and two runs of the same date
 started together are serialized (the later one's rows replace the earlier one's, whole).
+
+Text is stored as it was given on every backend: ids and names in key columns sized for
+what `check` accepts, every other text unbounded, and MariaDB tables in utf8mb4 (emoji
+included) with a binary collation, so ids differing only in case or accents stay apart.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -15,51 +21,67 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
+from okr_pipeline.warehouse_errors import (
+    NO_SCORES,
+    WarehouseError,
+    failure_line,
+    password_of,
+    shown_url,
+    unreachable,
+)
+
+log = logging.getLogger(__name__)
 metadata = sa.MetaData()
-ID = sa.String(200)
-TEXT = sa.String(2000)
+ID = sa.String(100)  # objective, KR, cycle and source ids: `check` accepts up to 100 characters
+METRIC_ID = sa.String(201)  # `<source>.<metric>`, each up to 100 characters
+# Non-key text of any length; MariaDB's TEXT stops at 64 KiB, its MEDIUMTEXT at 16 MiB.
+TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# The mysql dialect reads `mysql_` options, the mariadb dialect `mariadb_` ones.
+UTF8MB4 = {
+    f"{dialect}_{option}": value
+    for dialect in ("mysql", "mariadb")
+    for option, value in (("charset", "utf8mb4"), ("collate", "utf8mb4_bin"))
+}
 
-metric_values = sa.Table(
+
+def _table(name: str, *columns: sa.Column) -> sa.Table:
+    return sa.Table(name, metadata, *columns, **UTF8MB4)
+
+
+metric_values = _table(
     "metric_values",
-    metadata,
-    sa.Column("metric_id", ID, primary_key=True),
+    sa.Column("metric_id", METRIC_ID, primary_key=True),
     sa.Column("ts", sa.Date, primary_key=True),
     sa.Column("source", ID, nullable=False),
     sa.Column("value", sa.Float),
     sa.Column("loaded_at", sa.DateTime, nullable=False),
 )
-metric_checks = sa.Table(
+metric_checks = _table(
     "metric_checks",
-    metadata,
     sa.Column("as_of", sa.Date, primary_key=True),
-    sa.Column("metric_id", ID, primary_key=True),
+    sa.Column("metric_id", METRIC_ID, primary_key=True),
     sa.Column("check", sa.String(40), primary_key=True),
     sa.Column("success", sa.Boolean, nullable=False),
     sa.Column("observed", TEXT),
     sa.Column("message", TEXT),
 )
-kr_scores = sa.Table(
+kr_scores = _table(
     "kr_scores",
-    metadata,
     sa.Column("as_of", sa.Date, primary_key=True),
-    sa.Column("cycle_id", sa.String(100), primary_key=True),
+    sa.Column("cycle_id", ID, primary_key=True),
     sa.Column("kr_id", ID, primary_key=True),
     sa.Column("objective_id", ID, nullable=False),
-    sa.Column("title", TEXT),
-    sa.Column("owner", ID),
-    sa.Column("team", ID),
-    sa.Column("type", sa.String(20)),
-    sa.Column("metric_id", ID),
-    sa.Column("unit", sa.String(50)),
+    *(sa.Column(name, TEXT) for name in ("title", "owner", "team", "type", "metric_id", "unit")),
     *(
         sa.Column(name, sa.Float)
         for name in ("baseline", "target", "current_value", "attainment", "progress", "score")
     ),
-    sa.Column("grade_band", sa.String(10)),
+    sa.Column("grade_band", TEXT),
     sa.Column("expected", sa.Float),
-    sa.Column("status", sa.String(20)),
-    sa.Column("data_status", sa.String(20)),
+    sa.Column("status", TEXT),
+    sa.Column("data_status", TEXT),
     sa.Column("data_message", TEXT),
     sa.Column("last_observed_ts", sa.Date),
     sa.Column("forecast_value", sa.Float),
@@ -68,76 +90,116 @@ kr_scores = sa.Table(
     sa.Column("confidence", sa.Float),
     sa.Column("checkin_note", TEXT),
 )
-objective_scores = sa.Table(
+objective_scores = _table(
     "objective_scores",
-    metadata,
     sa.Column("as_of", sa.Date, primary_key=True),
-    sa.Column("cycle_id", sa.String(100), primary_key=True),
+    sa.Column("cycle_id", ID, primary_key=True),
     sa.Column("objective_id", ID, primary_key=True),
-    sa.Column("parent_id", ID),
-    sa.Column("title", TEXT),
-    sa.Column("owner", ID),
-    sa.Column("team", ID),
-    sa.Column("theme", ID),
-    sa.Column("kind", sa.String(20)),
+    *(sa.Column(name, TEXT) for name in ("parent_id", "title", "owner", "team", "theme", "kind")),
     sa.Column("score", sa.Float),
-    sa.Column("grade_band", sa.String(10)),
+    sa.Column("grade_band", TEXT),
     sa.Column("expected", sa.Float),
-    sa.Column("status", sa.String(20)),
+    sa.Column("status", TEXT),
     sa.Column("success", sa.Boolean),
     sa.Column("kr_count", sa.Integer),
 )
-source_runs = sa.Table(
+source_runs = _table(
     "source_runs",
-    metadata,
     sa.Column("as_of", sa.Date, primary_key=True),
     sa.Column("source", ID, primary_key=True),
-    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("status", TEXT, nullable=False),
     sa.Column("rows", sa.Integer),
     sa.Column("seconds", sa.Float),
     sa.Column("message", TEXT),
 )
 # One row, updated first in every publishing transaction: a portable write lock.
-warehouse_lock = sa.Table(
+warehouse_lock = _table(
     "okr_warehouse_lock",
-    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("runs", sa.Integer, nullable=False),
 )
 
 
-# Two runs on a new warehouse race to create it: the loser's CREATE TABLE or lock-row INSERT
-# fails (duplicate key, table exists) once the winner made that object, so each failed attempt
-# finds at least one more of them in place (one per table, where DDL is not transactional).
-SCHEMA_ATTEMPTS = len(metadata.tables) + 2
+# ---------------------------------------------------------------- opening and upkeep
+
+DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle")
+# The drivers this package installs, offered when a URL names one that is missing.
+INSTALLED_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
 
 
-def _create_schema(engine: sa.Engine) -> None:
-    metadata.create_all(engine)
-    with engine.begin() as connection:
-        if connection.execute(sa.select(sa.func.count()).select_from(warehouse_lock)).scalar() == 0:
-            connection.execute(warehouse_lock.insert().values(id=1, runs=0))
+def _parse(url: str) -> sa.URL:
+    try:
+        return sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise WarehouseError(
+            f"warehouse {shown_url(url)}: not a database URL; "
+            "write it as sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
+        ) from None
+    except ValueError:
+        raise WarehouseError(f"warehouse {shown_url(url)}: the port is not a number") from None
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine on the warehouse, with its tables created if they do not exist yet."""
-    parsed = sa.engine.make_url(url)
-    connect_args = {}
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        connect_args = {"timeout": 60}
-    engine = sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
-    if parsed.get_backend_name() == "sqlite":
-        _sqlite_transactions(engine)
-    for attempt in range(SCHEMA_ATTEMPTS):
+def _unknown_dialect(url: str, parsed: sa.URL) -> WarehouseError:
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in INSTALLED_DRIVERS:
+        return WarehouseError(
+            f"warehouse {shown_url(url)}: unknown driver '{driver}' for {backend}; "
+            f"use {INSTALLED_DRIVERS[backend]}://"
+        )
+    close = difflib.get_close_matches(backend, DIALECTS, n=1)
+    hint = f"did you mean {close[0]}://?" if close else f"use one of {', '.join(DIALECTS)}"
+    return WarehouseError(f"warehouse {shown_url(url)}: unknown dialect '{backend}'; {hint}")
+
+
+def _missing_driver(url: str, parsed: sa.URL, error: ImportError) -> WarehouseError:
+    instead = INSTALLED_DRIVERS.get(parsed.get_backend_name())
+    hint = f"use {instead}://" if instead else f"install {error.name} with pip"
+    return WarehouseError(
+        f"warehouse {shown_url(url)}: its driver {error.name} is not installed; {hint}"
+    )
+
+
+def _driver_message(error: sa.exc.DBAPIError) -> str:
+    """The driver's own words: PyMySQL's errors are (code, text) pairs."""
+    args = getattr(error.orig, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):
+        return str(args[1])
+    return str(error.orig)
+
+
+def engine_for(url: str) -> sa.Engine:
+    """An engine on the warehouse, connected once. A wrong URL, a missing driver or a server
+    that is down is a WarehouseError naming the warehouse (password hidden)."""
+    parsed = _parse(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database not in (None, "", ":memory:") and not parsed.query.get("uri"):
+        folder = Path(parsed.database).parent
         try:
-            _create_schema(engine)
-            break
-        except sa.exc.DBAPIError as error:
-            lost_race = isinstance(error, sa.exc.IntegrityError) or "already exists" in str(error)
-            if not lost_race or attempt == SCHEMA_ATTEMPTS - 1:
-                raise
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise WarehouseError(
+                f"warehouse {shown_url(url)}: cannot create its folder {folder}: {error.strerror}"
+            ) from None
+    try:
+        engine = sa.create_engine(
+            parsed, connect_args={"timeout": 60} if sqlite else {}, pool_pre_ping=True
+        )
+    except sa.exc.NoSuchModuleError:
+        raise _unknown_dialect(url, parsed) from None
+    except ImportError as error:
+        raise _missing_driver(url, parsed, error) from None
+    if sqlite:
+        _sqlite_transactions(engine)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.DBAPIError as error:
+        engine.dispose()
+        raise unreachable(url, _driver_message(error)) from None
     return engine
 
 
@@ -151,6 +213,191 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# Two runs on a new warehouse race to create it: the loser's CREATE TABLE or lock-row INSERT
+# fails (duplicate key, table exists) once the winner made that object, so each failed attempt
+# finds at least one more of them in place (one per table, where DDL is not transactional).
+SCHEMA_ATTEMPTS = len(metadata.tables) + 2
+
+
+def _create_tables(engine: sa.Engine) -> None:
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            metadata.create_all(engine)
+            with engine.begin() as connection:
+                lock_rows = sa.select(sa.func.count()).select_from(warehouse_lock)
+                if connection.execute(lock_rows).scalar() == 0:
+                    connection.execute(warehouse_lock.insert().values(id=1, runs=0))
+            return
+        except sa.exc.DBAPIError as error:
+            lost_race = isinstance(error, sa.exc.IntegrityError) or "already exists" in str(error)
+            if not lost_race or attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+
+
+def _stored_columns(engine: sa.Engine) -> dict[str, dict[str, sa.types.TypeEngine]]:
+    """Each existing table's columns and their types, as the database has them."""
+    inspector = sa.inspect(engine)
+    existing = set(inspector.get_table_names())
+    return {
+        table.name: {column["name"]: column["type"] for column in inspector.get_columns(table.name)}
+        for table in metadata.sorted_tables
+        if table.name in existing
+    }
+
+
+def _missing_columns(engine: sa.Engine) -> dict[sa.Table, list[sa.Column]]:
+    """The columns each existing table lacks (dropped by hand, or added by a later version)."""
+    missing = {}
+    for name, stored in _stored_columns(engine).items():
+        table = metadata.tables[name]
+        lacking = [column for column in table.columns if column.name not in stored]
+        if lacking:
+            missing[table] = lacking
+    return missing
+
+
+# How a server widens a column in place. SQLite enforces no length, so it needs none.
+WIDEN = {
+    "postgresql": "ALTER TABLE {table} ALTER COLUMN {name} TYPE {type}",
+    "mysql": "ALTER TABLE {table} MODIFY COLUMN {specification}",
+    "mariadb": "ALTER TABLE {table} MODIFY COLUMN {specification}",
+}
+
+
+def _narrow_columns(engine: sa.Engine) -> list[tuple[sa.Table, sa.Column]]:
+    """Text columns an older version made shorter than this one (`unit` was VARCHAR(50))."""
+    if engine.dialect.name not in WIDEN:
+        return []
+    narrow = []
+    for name, stored in _stored_columns(engine).items():
+        table = metadata.tables[name]
+        for column in table.columns:
+            kind = stored.get(column.name)
+            if (
+                isinstance(column.type, sa.String)
+                and isinstance(kind, sa.String)
+                and kind.length is not None
+                and (column.type.length is None or kind.length < column.type.length)
+            ):
+                narrow.append((table, column))
+    return narrow
+
+
+def _listed(missing: dict[sa.Table, list[sa.Column]], what: str) -> str:
+    return "; ".join(
+        f"warehouse table {table.name} lacks {what}{'s' if len(columns) > 1 else ''} "
+        + ", ".join(column.name for column in columns)
+        for table, columns in missing.items()
+    )
+
+
+def _refuse_required(missing: dict[sa.Table, list[sa.Column]]) -> None:
+    """Key and not-null columns cannot be added to rows already stored: no command goes on."""
+    required = {
+        table: needed
+        for table, columns in missing.items()
+        if (needed := [c for c in columns if c.primary_key or not c.nullable])
+    }
+    if required:
+        raise WarehouseError(
+            _listed(required, "required column")
+            + ", which cannot be added to the rows stored; restore the table from a backup, "
+            "or rename it so that the next run starts it anew"
+        )
+
+
+def check_schema(engine: sa.Engine) -> None:
+    """For readers: a warehouse with scores whose tables have every column, or a
+    WarehouseError saying which table lacks which column and what to do."""
+    if not sa.inspect(engine).has_table(kr_scores.name):
+        raise WarehouseError(NO_SCORES)
+    missing = _missing_columns(engine)
+    _refuse_required(missing)
+    if missing:
+        raise WarehouseError(
+            _listed(missing, "column") + ": run `okr-pipeline run` to upgrade the warehouse"
+        )
+
+
+def upgrade_schema(engine: sa.Engine) -> list[str]:
+    """For writers: create missing tables, add missing nullable columns and widen text
+    columns an older version made narrower (how a warehouse of an older version gets the new
+    ones); returns the one line that says what changed, if anything did."""
+    _create_tables(engine)
+    missing = _missing_columns(engine)
+    _refuse_required(missing)
+    added = [(table, column) for table, columns in missing.items() for column in columns]
+    narrow = _narrow_columns(engine)
+    if not (added or narrow):
+        return []
+    dialect = engine.dialect
+    compiler = dialect.ddl_compiler(dialect, None)
+    with engine.begin() as connection:
+        for table, column in added:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {dialect.identifier_preparer.format_table(table)} "
+                f"ADD COLUMN {compiler.get_column_specification(column)}"
+            )
+        for table, column in narrow:
+            connection.exec_driver_sql(
+                WIDEN[dialect.name].format(
+                    table=dialect.identifier_preparer.format_table(table),
+                    name=dialect.identifier_preparer.format_column(column),
+                    type=column.type.compile(dialect=dialect),
+                    specification=compiler.get_column_specification(column),
+                )
+            )
+    changes = [
+        f"{verb} column(s) {', '.join(f'{table.name}.{column.name}' for table, column in pairs)}"
+        for verb, pairs in (("added", added), ("widened", narrow))
+        if pairs
+    ]
+    return [f"upgraded the warehouse: {'; '.join(changes)}"]
+
+
+def _database_failure(url: str, error: sa.exc.DBAPIError) -> WarehouseError:
+    kind = f"{type(error.orig).__module__}.{type(error.orig).__name__}"
+    secrets = {password_of(url)} - {None}
+    return WarehouseError(
+        f"warehouse {shown_url(url)}: {failure_line(kind, _driver_message(error), secrets)}"
+    )
+
+
+def open_for_writing(url: str) -> tuple[sa.Engine, list[str]]:
+    """The engine of `run` and `backfill`, schema upgraded, and what the upgrade did."""
+    engine = engine_for(url)
+    try:
+        return engine, upgrade_schema(engine)
+    except sa.exc.DBAPIError as error:
+        engine.dispose()
+        raise _database_failure(url, error) from None
+    except WarehouseError:
+        engine.dispose()
+        raise
+
+
+def open_for_reading(url: str) -> sa.Engine:
+    """The engine of `status` and `report`, on a warehouse they can read every column of."""
+    engine = engine_for(url)
+    try:
+        check_schema(engine)
+    except sa.exc.DBAPIError as error:
+        engine.dispose()
+        raise _database_failure(url, error) from None
+    except WarehouseError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def create_engine(url: str) -> sa.Engine:
+    """`open_for_writing` for the Dagster resource and scripts: what it added is logged."""
+    engine, upgraded = open_for_writing(url)
+    for line in upgraded:
+        log.warning(line)
+    return engine
 
 
 # ---------------------------------------------------------------- reading

@@ -130,3 +130,79 @@ def test_schema_writes_the_three_json_schemas(tmp_path):
     assert okrs["required"] == ["cycle", "objectives"]
     source = json.loads((tmp_path / "schemas" / "metric_source.schema.json").read_text())
     assert source["discriminator"]["propertyName"] == "kind"
+
+
+@pytest.fixture(params=["sqlite", "postgres_url"])
+def hostile_scores(request, tmp_path):
+    """A warehouse whose text starts formulas and whose numbers are not finite (infinities
+    on every backend; NaN too where the backend stores it, PostgreSQL)."""
+    from datetime import date
+
+    import pandas as pd
+
+    from okr_pipeline import warehouse
+
+    url = (
+        f"sqlite:///{tmp_path / 'wh.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue(request.param)
+    )
+    day = date(2026, 11, 10)
+    common = {"as_of": day, "cycle_id": "Q4", "objective_id": "o", "status": "on_track"}
+    krs = [
+        {
+            **common, "kr_id": "k1", "title": '=HYPERLINK("http://x","y")', "owner": "@SUM(A1)",
+            "team": "+team", "current_value": -12.5, "target": float("inf"), "score": 0.5,
+            "expected": float("-inf"), "data_status": "ok", "data_message": "-dash",
+        },
+        {
+            **common, "kr_id": "k2", "title": "\tTabbed", "owner": "ana", "team": "t",
+            "current_value": 3.0, "target": 4.0, "score": None, "expected": 0.25,
+            "data_status": "stale", "data_message": "\rCR",
+        },
+    ]  # fmt: skip
+    engine = warehouse.create_engine(url)
+    with warehouse.publishing(engine) as publication:
+        publication.replace_day(warehouse.kr_scores, day, pd.DataFrame(krs))
+        publication.replace_day(warehouse.objective_scores, day, pd.DataFrame([common]))
+        if request.param == "postgres_url":
+            publication.connection.exec_driver_sql(
+                "UPDATE kr_scores SET score = 'NaN'::float8 WHERE kr_id = 'k2'"
+            )
+    engine.dispose()
+    return url, tmp_path
+
+
+def test_status_json_is_strict_json_with_null_for_non_finite_numbers(hostile_scores):
+    url, cwd = hostile_scores
+    result = okr("status", "--format", "json", "--warehouse", url, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    rows = json.loads(result.stdout, parse_constant=refuse)
+    numbers = [(row["current_value"], row["target"], row["score"], row["expected"]) for row in rows]
+    assert numbers == [(-12.5, None, 0.5, None), (3.0, 4.0, None, 0.25)]
+    assert rows[0]["title"] == '=HYPERLINK("http://x","y")'  # JSON is data, not a sheet
+
+
+def test_status_csv_escapes_cells_that_would_start_a_formula(hostile_scores):
+    url, cwd = hostile_scores
+    result = subprocess.run(  # bytes: the line ends and the CR in a cell are part of the test
+        [sys.executable, "-m", "okr_pipeline", "status", "--format", "csv", "--warehouse", url],
+        cwd=cwd,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        b"as_of,cycle_id,objective_id,kr_id,title,owner,team,current_value,target,score,"
+        b"expected,status,data_status,data_message\r\n"
+        b'2026-11-10,Q4,o,k1,"\'=HYPERLINK(""http://x"",""y"")",\'@SUM(A1),\'+team,'
+        b"-12.5,,0.5,,on_track,ok,'-dash\r\n"
+        b"2026-11-10,Q4,o,k2,'\tTabbed,ana,t,3.0,4.0,,0.25,on_track,stale,\"'\rCR\"\r\n"
+    )
+    rows = list(csv.reader(io.StringIO(result.stdout.decode(), newline="")))
+    assert [row[4] for row in rows[1:]] == ['\'=HYPERLINK("http://x","y")', "'\tTabbed"]
+    assert rows[2][13] == "'\rCR"  # the CR stays inside its cell

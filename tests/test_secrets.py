@@ -194,7 +194,10 @@ def test_a_failing_run_says_why_without_the_password(failure, project, tmp_path)
     assert leaks(output) == [], output
     if failure == "dead warehouse":
         assert result.returncode == 1, output
-        assert "failed" in result.stderr  # says which step failed, and why
+        assert result.stderr.splitlines() == [  # says why, in one line, before any fetch
+            "cannot connect to warehouse postgresql+psycopg://postgres:***@127.0.0.1:1/warehouse:"
+            " connection refused"
+        ]
     else:
         assert result.returncode in (0, 1), output
         if result.returncode == 0:

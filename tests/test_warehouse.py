@@ -90,3 +90,107 @@ def test_a_large_write_reads_back_the_same_on_every_backend(server, request, tmp
     stored = warehouse.read_table(engine, warehouse.metric_checks, day)
     engine.dispose()
     assert stored.to_dict("records") == records
+
+
+def _text(length: int, alphabet: str) -> str:
+    return (alphabet * (length // len(alphabet) + 1))[:length]
+
+
+# Every kind of character a user may type: quotes, a backslash, SQL, emoji (4 bytes in UTF-8),
+# non-Latin scripts, combining accents.
+MIXED = (
+    "Ünïcødé \"double\" 'single' `tick` \\ 🚀🎯👩\u200d💻 日本語 Ελληνικά العربية e\u0301; "
+    "DROP TABLE x; -- "
+)
+LONGEST_ID = _text(100, "kr-é日🚀_")  # what `check` accepts for an id, a cycle, a source, a unit
+LONGEST_TEXT = _text(500, MIXED)  # titles and notes, and messages as captured
+
+
+@pytest.mark.parametrize("server", ["sqlite", "postgres_url", "mariadb_url"])
+def test_the_longest_text_check_accepts_is_stored_unaltered(server, request, tmp_path):
+    url = (
+        f"sqlite:///{tmp_path / 'wh.db'}" if server == "sqlite" else request.getfixturevalue(server)
+    )
+    metric_id = f"{LONGEST_ID}.{LONGEST_ID}"  # <source>.<metric>: 100 + 1 + 100 = 201
+    day = date(2026, 11, 1)
+    texts = {
+        "kr_scores": {
+            **dict(as_of=day, cycle_id=LONGEST_ID, kr_id=LONGEST_ID, objective_id=LONGEST_ID),
+            **dict(title=LONGEST_TEXT, owner=LONGEST_ID, team=LONGEST_ID, type="increase"),
+            **dict(metric_id=metric_id, unit=LONGEST_ID, status="on_track", data_status="ok"),
+            **dict(data_message=LONGEST_TEXT, checkin_note=LONGEST_TEXT),
+        },
+        "objective_scores": {
+            **dict(as_of=day, cycle_id=LONGEST_ID, objective_id=LONGEST_ID, title=LONGEST_TEXT),
+            **dict(parent_id=LONGEST_ID, owner=LONGEST_ID, team=LONGEST_ID, theme=LONGEST_ID),
+        },
+        "source_runs": dict(as_of=day, source=LONGEST_ID, status="error", message=LONGEST_TEXT),
+        "metric_checks": {
+            **dict(as_of=day, metric_id=metric_id, check="not_null", success=False),
+            **dict(observed=LONGEST_TEXT, message=LONGEST_TEXT),
+        },
+    }
+    value = {"metric_id": metric_id, "ts": pd.Timestamp(day), "value": 1.5, "source": LONGEST_ID}
+    engine = warehouse.create_engine(url)
+    with warehouse.publishing(engine) as publication:
+        publication.change_values(pd.DataFrame(), pd.DataFrame([value]))
+        for name, row in texts.items():
+            publication.replace_day(warehouse.metadata.tables[name], day, pd.DataFrame([row]))
+
+    for name, row in texts.items():
+        stored = warehouse.read_table(engine, warehouse.metadata.tables[name], day)
+        assert stored[list(row)].to_dict("records") == [row], name
+    stored = warehouse.read_table(engine, warehouse.metric_values)
+    assert stored[["metric_id", "source"]].to_dict("records") == [
+        {"metric_id": metric_id, "source": LONGEST_ID}
+    ]
+    engine.dispose()
+    # `status` reads through the plain DB-API: the same text from every driver
+    (kr,) = scoreboard.read_scores(url, day).krs
+    assert (kr["kr_id"], kr["title"], kr["data_message"]) == (
+        LONGEST_ID,
+        LONGEST_TEXT,
+        LONGEST_TEXT,
+    )
+
+
+NARROWER = {  # how an older version typed these columns
+    "postgresql": [
+        "ALTER TABLE kr_scores ALTER COLUMN unit TYPE VARCHAR(50)",
+        "ALTER TABLE source_runs ALTER COLUMN message TYPE VARCHAR(2000)",
+    ],
+    "mysql": [
+        "ALTER TABLE kr_scores MODIFY COLUMN unit VARCHAR(50)",
+        "ALTER TABLE source_runs MODIFY COLUMN message VARCHAR(2000)",
+    ],
+}
+
+
+@pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
+def test_a_writer_widens_the_narrower_text_columns_of_an_older_warehouse(server, request):
+    url = request.getfixturevalue(server)
+    engine = warehouse.create_engine(url)
+    with engine.begin() as connection:
+        for statement in NARROWER[engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+
+    engine, upgraded = warehouse.open_for_writing(url)
+
+    assert upgraded == [
+        "upgraded the warehouse: widened column(s) kr_scores.unit, source_runs.message"
+    ]
+    day = date(2026, 11, 1)
+    row = {"as_of": day, "cycle_id": "Q4", "kr_id": "k", "objective_id": "o", "unit": LONGEST_ID}
+    run = {"as_of": day, "source": "app", "status": "error", "message": _text(2001, MIXED)}
+    with warehouse.publishing(engine) as publication:
+        publication.replace_day(warehouse.kr_scores, day, pd.DataFrame([row]))
+        publication.replace_day(warehouse.source_runs, day, pd.DataFrame([run]))
+    assert warehouse.read_table(engine, warehouse.kr_scores)["unit"].tolist() == [LONGEST_ID]
+    assert warehouse.read_table(engine, warehouse.source_runs)["message"].tolist() == [
+        run["message"]
+    ]
+    engine.dispose()
+    engine, upgraded = warehouse.open_for_writing(url)
+    engine.dispose()
+    assert upgraded == []  # once upgraded, nothing more to do
