@@ -234,6 +234,6 @@ def test_a_failed_webhook_is_named_in_the_summary(tmp_path):
 
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[-1] == (
-        f"webhook http://127.0.0.1:{port}/*** failed: could not connect"
+        f"webhook http://127.0.0.1:{port}/*** failed: cannot connect (connection refused)"
     )
     assert "T0K3N" not in second.stdout + second.stderr

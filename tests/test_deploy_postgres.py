@@ -67,7 +67,7 @@ def test_nightly_job_on_postgres_storage_with_the_multiprocess_executor(
     assert {event.step_key for event in result.all_events if event.is_step_success} == {
         "fetch_sources",
         "score_okrs",
-        "reports__okr_report",
+        "okr_report",
     }
     logs = postgres_instance.all_logs(result.run_id)
     assert any(
