@@ -76,8 +76,17 @@ kr_scores = _table(
     *(sa.Column(name, TEXT) for name in ("title", "owner", "team", "type", "metric_id", "unit")),
     *(
         sa.Column(name, sa.Float)
-        for name in ("baseline", "target", "current_value", "attainment", "progress", "score")
-    ),
+        for name in (
+            "baseline",
+            "target",
+            "min",
+            "max",
+            "current_value",
+            "attainment",
+            "progress",
+            "score",
+        )
+    ),  # fmt: skip
     sa.Column("grade_band", TEXT),
     sa.Column("expected", sa.Float),
     sa.Column("status", TEXT),
@@ -89,6 +98,8 @@ kr_scores = _table(
     sa.Column("weight", sa.Float),
     sa.Column("confidence", sa.Float),
     sa.Column("checkin_note", TEXT),
+    sa.Column("last_checkin_date", sa.Date),
+    sa.Column("checkin_due", sa.Boolean),
 )
 objective_scores = _table(
     "objective_scores",
@@ -100,6 +111,7 @@ objective_scores = _table(
     sa.Column("grade_band", TEXT),
     sa.Column("expected", sa.Float),
     sa.Column("status", TEXT),
+    sa.Column("status_reason", TEXT),
     sa.Column("success", sa.Boolean),
     sa.Column("kr_count", sa.Integer),
 )

@@ -206,6 +206,8 @@ def test_a_key_result_and_an_objective_field_by_field(project, tmp_path, dagster
         "unit": "EUR",
         "baseline": 100.0,
         "target": 200.0,
+        "min": None,  # only a stay_between key result has bounds
+        "max": None,
         "current_value": 150.0,
         "attainment": pytest.approx(0.5),
         "progress": pytest.approx(0.5),
@@ -221,6 +223,8 @@ def test_a_key_result_and_an_objective_field_by_field(project, tmp_path, dagster
         "weight": 1.0,
         "confidence": None,
         "checkin_note": None,
+        "last_checkin_date": None,
+        "checkin_due": False,  # measured, and it asks for no check-ins
     }
     objectives = warehouse.read_table(engine, warehouse.objective_scores, AS_OF)
     grow = objectives.set_index("objective_id").loc["grow"].to_dict()
@@ -237,6 +241,7 @@ def test_a_key_result_and_an_objective_field_by_field(project, tmp_path, dagster
         "grade_band": "yellow",  # 0.4 <= 0.465 < 0.7
         "expected": pytest.approx(41 / 92),  # both KRs expect 41 / 92
         "status": "on_track",
+        "status_reason": "on_track: 0.47 against 0.45 expected",  # 0.465 and 41 / 92
         "success": False,  # aspirational: needs 0.7
         "kr_count": 2,
     }

@@ -135,10 +135,15 @@ def _reason(objective, part) -> str:
     if pd.isna(part.status):
         return f"{status}: no key results or child objectives to score"
     if status in ("on_track", "achieved") and not pd.isna(objective.score):
-        return f"{status}: {objective.score:.2f} against {objective.expected:.2f} expected"
+        return f"{status}: {_two(objective.score)} against {_two(objective.expected)} expected"
     others = int(part.alike) - 1
     more = f" and {others} more" if others else ""
     numbers = ""
     if status in ("at_risk", "off_track", "missed") and not pd.isna(part.score):
-        numbers = f" ({part.score:.2f} against {part.expected:.2f} expected)"
+        numbers = f" ({_two(part.score)} against {_two(part.expected)} expected)"
     return f"{status}: {part.kind} {part.part_id} is {part.status}{numbers}{more}"
+
+
+def _two(value: float) -> str:
+    """Two decimals, rounded half up as scores are (0.465 -> 0.47)."""
+    return f"{float(rules.score_from_progress(value)):.2f}"
