@@ -6,7 +6,7 @@ DEMO_DATE ?= 2026-11-20
 DEMO_START ?= 2026-10-01
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench setup lint clean
+.PHONY: demo test bench setup ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ demo: $(STAMP)
 	$(BIN)/okr-pipeline check
 	$(BIN)/okr-pipeline backfill --start $(DEMO_START) --end $(DEMO_DATE)
 	$(BIN)/okr-pipeline run --date $(DEMO_DATE)
-	$(BIN)/okr-pipeline report --date $(DEMO_DATE) --out .okr/report.html
+
+# The Dagster UI on the history `okr-pipeline run` and `backfill` keep (.okr/dagster).
+ui: $(STAMP)
+	mkdir -p .okr/dagster
+	DAGSTER_HOME=$(CURDIR)/.okr/dagster $(BIN)/dagster dev -w workspace.yaml
 
 test: $(STAMP)
 	$(BIN)/ruff check okr_pipeline tests definitions.py

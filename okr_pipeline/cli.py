@@ -29,47 +29,82 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("okr-pipeline")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--project-dir", type=Path, help="default: $OKR_PROJECT_DIR, else the current directory"
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument(
+        "--project-dir",
+        type=Path,
+        metavar="DIR",
+        help="the project: okr_project.yaml, metric_sources/, okrs/, checkins/ "
+        "(default: $OKR_PROJECT_DIR, else the current directory)",
     )
-    common.add_argument(
+    warehouse = argparse.ArgumentParser(add_help=False)
+    warehouse.add_argument(
         "--warehouse",
-        help="SQLAlchemy URL; default: $OKR_WAREHOUSE_URL, else SQLite in <project>/.okr/",
+        metavar="URL",
+        help="SQLAlchemy URL of the warehouse "
+        "(default: $OKR_WAREHOUSE_URL, else SQLite in <project>/.okr/warehouse.db)",
     )
+    both = [project, warehouse]
     parser = argparse.ArgumentParser(
         prog="okr-pipeline", description="Key results that score themselves."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"okr-pipeline {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
-        "check", parents=[common], help="validate every YAML and CSV file and lint the OKRs"
+        "check", parents=[project], help="validate every YAML and CSV file and lint the OKRs"
     )
     run = commands.add_parser(
-        "run", parents=[common], help="fetch, validate, score and publish one as-of date"
+        "run", parents=both, help="fetch, validate, score and publish one as-of date"
     )
     run.add_argument(
-        "--date", type=_date, help="as-of date (default: today in the project's timezone)"
+        "--date",
+        type=_date,
+        help="as-of date, YYYY-MM-DD (default: today in the project's timezone)",
     )
-    backfill = commands.add_parser("backfill", parents=[common], help="run every date of a range")
-    backfill.add_argument("--start", type=_date, required=True)
-    backfill.add_argument("--end", type=_date, required=True)
-    status = commands.add_parser(
-        "status", parents=[common], help="the scoreboard from the warehouse"
+    backfill = commands.add_parser(
+        "backfill", parents=both, help="run every as-of date of a range, oldest first"
     )
-    status.add_argument("--date", type=_date, help="as-of date (default: the latest scored)")
-    status.add_argument("--team")
-    status.add_argument("--owner")
-    status.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    backfill.add_argument("--start", type=_date, required=True, help="first as-of date, YYYY-MM-DD")
+    backfill.add_argument(
+        "--end", type=_date, required=True, help="last as-of date, YYYY-MM-DD (included)"
+    )
+    status = commands.add_parser("status", parents=both, help="the scoreboard from the warehouse")
+    status.add_argument(
+        "--date", type=_date, help="as-of date, YYYY-MM-DD (default: the latest scored)"
+    )
+    status.add_argument("--team", help="only the key results of this team")
+    status.add_argument("--owner", help="only the key results of this owner")
+    status.add_argument(
+        "--format",
+        choices=["table", "json", "csv"],
+        default="table",
+        help="table for people (default), json or csv for machines: one row per key result",
+    )
     report = commands.add_parser(
-        "report", parents=[common], help="write the self-contained HTML dashboard"
+        "report", parents=both, help="write the self-contained HTML dashboard"
     )
-    report.add_argument("--date", type=_date, help="as-of date (default: the latest scored)")
-    report.add_argument("--out", type=Path, help="default: <project>/.okr/report.html")
+    report.add_argument(
+        "--date", type=_date, help="as-of date, YYYY-MM-DD (default: the latest scored)"
+    )
+    report.add_argument(
+        "--out", type=Path, help="the HTML file to write (default: <project>/.okr/report.html)"
+    )
     schema = commands.add_parser(
-        "schema", parents=[common], help="write JSON Schemas of the YAML files"
+        "schema", parents=[project], help="write JSON Schemas of the YAML files, for editors"
     )
-    schema.add_argument("--out", type=Path, default=Path("schemas"))
+    schema.add_argument(
+        "--out", type=Path, help="the folder to write them to (default: <project>/schemas)"
+    )
     return parser
 
 
@@ -112,17 +147,11 @@ def cmd_check(args) -> int:
 
 
 def _dagster(project_dir: Path):
-    """The Definitions and the instance, built once: `$DAGSTER_HOME`'s, else an ephemeral one."""
-    import dagster as dg
+    """The Definitions and the Dagster instance whose history the UI shows (see
+    `orchestration.instance_for`)."""
+    from okr_pipeline.orchestration import build_definitions, instance_for
 
-    from okr_pipeline.orchestration import build_definitions
-
-    instance = (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
-    return build_definitions(project_dir), instance
+    return build_definitions(project_dir), instance_for(project_dir)
 
 
 def _check_range(project: Project, as_of: date) -> None:
@@ -191,7 +220,16 @@ def cmd_run(args) -> int:
         return 1
     _print_scoreboard(os.environ[WAREHOUSE_ENV], as_of)
     print(_summary(os.environ[WAREHOUSE_ENV], as_of, outcome.notify_problems(result)))
+    _print_report_page(result)
     return 0
+
+
+def _print_report_page(result) -> None:
+    from okr_pipeline import outcome
+
+    page = outcome.report_page(result)
+    if page is not None:
+        print(f"report: {page}")
 
 
 def cmd_backfill(args) -> int:
@@ -233,6 +271,7 @@ def cmd_backfill(args) -> int:
     for problem in problems:
         print(problem)
     print(f"backfilled {len(days)} day(s): {args.start} .. {args.end}")
+    _print_report_page(result)
     return 0
 
 
@@ -273,7 +312,7 @@ def cmd_report(args) -> int:
 def cmd_schema(args) -> int:
     from okr_pipeline.config.models import OkrFile, ProjectSettings, SourceFile
 
-    out = args.out
+    out = args.out or _project_dir(args) / "schemas"
     out.mkdir(parents=True, exist_ok=True)
     source = SourceFile.model_json_schema()
     schemas = {

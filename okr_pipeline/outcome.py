@@ -126,3 +126,12 @@ def notify_problems(result: dg.ExecuteInProcessResult) -> list[str]:
         if problems is not None:
             return [inert(str(problem)) for problem in problems.data]
     return []
+
+
+def report_page(result: dg.ExecuteInProcessResult) -> str | None:
+    """The report page the run published (its dated page), from the report's metadata."""
+    for materialization in result.asset_materializations_for_node("okr_report"):
+        path = materialization.metadata.get("path")
+        if path is not None:
+            return str(path.value)
+    return None

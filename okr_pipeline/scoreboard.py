@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from okr_pipeline.formatting import format_number, is_number
-from okr_pipeline.warehouse_errors import NO_SCORES, WarehouseError, unreachable
+from okr_pipeline.warehouse_errors import NO_SCORES, WarehouseError, not_scored, unreachable
 
 STATUS_STYLES = {
     "achieved": "bold green",
@@ -36,14 +36,22 @@ STATUS_STYLES = {
     "no_data": "dim",
     "not_started": "dim",
 }
-MACHINE_COLUMNS = [
+KR_COLUMNS = [
     "as_of", "cycle_id", "objective_id", "kr_id", "title", "owner", "team", "current_value",
-    "target", "score", "expected", "status", "data_status", "data_message",
+    "target", "score", "expected", "status", "data_status", "data_message", "checkin_due",
 ]  # fmt: skip
-
-
-OBJECTIVE_COLUMNS = ["cycle_id", "objective_id", "team", "score", "expected", "status"]
+OBJECTIVE_COLUMNS = [
+    "cycle_id", "objective_id", "team", "score", "expected", "status", "status_reason",
+]  # fmt: skip
+# One row per key result for machines, with why its objective has its status.
+MACHINE_COLUMNS = [*KR_COLUMNS, "objective_status", "objective_status_reason"]
+# Reasons worth a line of the scoreboard: why an objective is not on track.
+EXPLAINED = ("missed", "off_track", "at_risk", "no_data")
 Row = dict[str, Any]
+
+
+class NothingToShow(WarehouseError):
+    """The filter matches no key result; the message lists what would."""
 
 
 @dataclass
@@ -55,17 +63,45 @@ class Scores:
     objectives: list[Row]
 
     def only(self, team: str | None, owner: str | None) -> Scores:
+        """The key results of a team and/or owner; NothingToShow, listing the teams or
+        owners there are, when none matches."""
         krs = [
             kr
             for kr in self.krs
             if (not team or kr["team"] == team) and (not owner or kr["owner"] == owner)
         ]
+        if not krs and (team or owner):
+            wanted = " and ".join(
+                f"{word} {name}" for word, name in (("team", team), ("owner", owner)) if name
+            )
+            known = [
+                f"{word}s: {', '.join(sorted({kr[word] for kr in self.krs if kr[word]}))}"
+                for word, name in (("team", team), ("owner", owner))
+                if name
+            ]
+            raise NothingToShow(
+                f"no key results of {wanted} as of {self.as_of}; {'; '.join(known)}"
+            )
         return Scores(self.as_of, krs, self.objectives)
+
+    def machine_rows(self) -> list[Row]:
+        objectives = {(o["cycle_id"], o["objective_id"]): o for o in self.objectives}
+        rows = []
+        for kr in self.krs:
+            objective = objectives.get((kr["cycle_id"], kr["objective_id"]), {})
+            rows.append(
+                {
+                    **kr,
+                    "objective_status": objective.get("status"),
+                    "objective_status_reason": objective.get("status_reason"),
+                }
+            )
+        return rows
 
 
 def read_scores(url: str, as_of: date | None) -> Scores:
     """The scores of `as_of` (default: the latest scored); a WarehouseError when there are
-    none, or the warehouse cannot be read."""
+    none, the warehouse cannot be read, or `as_of` was never scored."""
     connection = _connect(url)
     with closing(connection):
         try:
@@ -73,14 +109,17 @@ def read_scores(url: str, as_of: date | None) -> Scores:
         except Exception:  # each driver has its own error classes: no table, not a database
             _explain(url)
             raise
-        day = as_of.isoformat() if as_of else _latest(connection)
-        if day is None:
+        first, last = _scored_range(connection)
+        if last is None:
             raise WarehouseError(NO_SCORES)
+        day = as_of.isoformat() if as_of else last
         # `day` is a date's ISO text, never user text: inlined, so one SQL fits every driver
-        krs = _rows(connection, "kr_scores", MACHINE_COLUMNS, day, "cycle_id, kr_id")
+        krs = _rows(connection, "kr_scores", KR_COLUMNS, day, "cycle_id, kr_id")
         objectives = _rows(
             connection, "objective_scores", OBJECTIVE_COLUMNS, day, "cycle_id, objective_id"
         )
+    if not krs and not objectives:
+        raise not_scored(day, first, last)
     return Scores(day, krs, objectives)
 
 
@@ -103,7 +142,7 @@ def _connect(url: str):
 def _check_columns(connection, url: str) -> None:
     """A table lacking a column `status` shows is told as every command tells it. Columns it
     does not show are not its concern: it stays fast on SQLite, without the full schema."""
-    for table, columns in (("kr_scores", MACHINE_COLUMNS), ("objective_scores", OBJECTIVE_COLUMNS)):
+    for table, columns in (("kr_scores", KR_COLUMNS), ("objective_scores", OBJECTIVE_COLUMNS)):
         with closing(connection.cursor()) as cursor:
             cursor.execute(f"SELECT * FROM {table} WHERE 1 = 0")
             present = {description[0] for description in cursor.description}
@@ -119,11 +158,12 @@ def _explain(url: str) -> None:
     warehouse.open_for_reading(url).dispose()
 
 
-def _latest(connection) -> str | None:
+def _scored_range(connection) -> tuple[str | None, str | None]:
+    """The first and the last as-of date scored, as ISO text (None, None for none)."""
     with closing(connection.cursor()) as cursor:
-        cursor.execute("SELECT max(as_of) FROM kr_scores")
-        (latest,) = cursor.fetchone()
-    return None if latest is None else str(latest)
+        cursor.execute("SELECT min(as_of), max(as_of) FROM kr_scores")
+        first, last = cursor.fetchone()
+    return (None, None) if last is None else (str(first), str(last))
 
 
 def _rows(connection, table: str, columns: list[str], day: str, order: str) -> list[Row]:
@@ -145,13 +185,31 @@ def _fraction(value) -> str:
     return f"{value:.2f}" if is_number(value) else "–"
 
 
-def render(scores: Scores, filtered: bool = False, out: TextIO | None = None) -> None:
-    """Per cycle, each objective with its roll-up, then its key results; fits 80 columns.
+def _score(row: Row) -> str:
+    """A key result with no data has no score to show, whatever progress 0 stored."""
+    return "–" if row["status"] == "no_data" else _fraction(row["score"])
 
-    Colour only on a terminal (rich decides). With a team or owner filter, objectives with
-    none of the shown key results are left out.
+
+# Wide enough for any row: ids of 100 characters and a reason of 500.
+UNBOUNDED_WIDTH = 1000
+
+
+def render(scores: Scores, filtered: bool = False, out: TextIO | None = None) -> None:
+    """Per cycle, each objective with its roll-up, then its key results; below the table,
+    why each objective that is not on track has its status. On a terminal it fits the
+    window (long ids end in …) in colour; anywhere else (a pipe, a CI log) every id and
+    reason is printed whole, on one line.
+
+    With a team or owner filter, objectives with none of the shown key results are left out.
     """
-    console = Console(file=out or sys.stdout)
+    stream = out or sys.stdout
+    terminal = stream.isatty()
+    console = Console(file=stream, width=None if terminal else UNBOUNDED_WIDTH)
+    overflow = "ellipsis" if terminal else "ignore"
+
+    def label(text: str, style: str = "") -> Text:
+        return Text(text, style=style, no_wrap=True, overflow=overflow)
+
     table = Table(
         title=f"OKR scoreboard as of {scores.as_of}",
         title_justify="left",
@@ -159,7 +217,7 @@ def render(scores: Scores, filtered: bool = False, out: TextIO | None = None) ->
         pad_edge=False,
         collapse_padding=True,
     )
-    table.add_column("objective / key result", ratio=1, min_width=20, overflow="ellipsis")
+    table.add_column("objective / key result", ratio=1 if terminal else None, min_width=20)
     for name in ("current", "target", "score", "expected"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -172,27 +230,37 @@ def render(scores: Scores, filtered: bool = False, out: TextIO | None = None) ->
         key=lambda o: (o["cycle_id"], o["team"] is not None, o["team"] or "", o["objective_id"]),
     )
     cycle = None
+    shown = []
     for objective in ordered:
         own = krs_of.get((objective["cycle_id"], objective["objective_id"]), [])
         if not own and filtered:
             continue
+        shown.append(objective)
         if objective["cycle_id"] != cycle:
             cycle = objective["cycle_id"]
             table.add_row(Text(f"cycle {cycle}", style="bold underline"), end_section=False)
         table.add_row(
-            Text(objective["objective_id"], style="bold", no_wrap=True, overflow="ellipsis"),
+            label(objective["objective_id"], "bold"),
             "", "", _fraction(objective["score"]), _fraction(objective["expected"]),
             _status(objective["status"]),
         )  # fmt: skip
         for kr in own:
             data = "" if kr["data_status"] == "ok" else kr["data_status"]
             table.add_row(
-                Text(f"  {kr['kr_id']}", no_wrap=True, overflow="ellipsis"),
+                label(f"  {kr['kr_id']}"),
                 format_number(kr["current_value"]), format_number(kr["target"]),
-                _fraction(kr["score"]), _fraction(kr["expected"]), _status(kr["status"]),
+                _score(kr), _fraction(kr["expected"]), _status(kr["status"]),
                 Text(data, style="red" if data else ""),
             )  # fmt: skip
     console.print(table)
+    reasons = [
+        (o["objective_id"], o["status_reason"])
+        for o in ordered
+        if o["status"] in EXPLAINED and o["status_reason"] and o in shown
+    ]
+    for objective_id, reason in reasons:
+        console.print(Text.assemble(("why ", "dim"), (objective_id, "bold"), f": {reason}"),
+                      overflow="fold" if terminal else "ignore", crop=terminal)  # fmt: skip
 
 
 def _status(status: str) -> Text:
@@ -206,7 +274,7 @@ def _finite(value):
 
 def to_json(scores: Scores) -> str:
     """Strict JSON (RFC 8259): a non-finite number is null, never NaN or Infinity."""
-    rows = [{name: _finite(value) for name, value in kr.items()} for kr in scores.krs]
+    rows = [{name: _finite(value) for name, value in row.items()} for row in scores.machine_rows()]
     return json.dumps(rows, indent=2, allow_nan=False)
 
 
@@ -228,5 +296,7 @@ def to_csv(scores: Scores) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, MACHINE_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows({name: _csv_cell(value) for name, value in kr.items()} for kr in scores.krs)
+    writer.writerows(
+        {name: _csv_cell(value) for name, value in row.items()} for row in scores.machine_rows()
+    )
     return out.getvalue()

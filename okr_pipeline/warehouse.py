@@ -442,9 +442,22 @@ def read_table(engine: sa.Engine, table: sa.Table, as_of: date | None = None) ->
     return frame
 
 
-def latest_as_of(engine: sa.Engine) -> date | None:
+def scored_range(engine: sa.Engine) -> tuple[date | None, date | None]:
+    """The first and the last as-of date in kr_scores ((None, None) before any run)."""
+    as_of = kr_scores.c.as_of
     with engine.connect() as connection:
-        return connection.execute(sa.select(sa.func.max(kr_scores.c.as_of))).scalar()
+        first, last = connection.execute(sa.select(sa.func.min(as_of), sa.func.max(as_of))).one()
+    return first, last
+
+
+def latest_as_of(engine: sa.Engine) -> date | None:
+    return scored_range(engine)[1]
+
+
+def has_scores(engine: sa.Engine, as_of: date) -> bool:
+    with engine.connect() as connection:
+        query = sa.select(kr_scores.c.as_of).where(kr_scores.c.as_of == as_of).limit(1)
+        return connection.execute(query).first() is not None
 
 
 # ---------------------------------------------------------------- writing

@@ -23,6 +23,11 @@ class WarehouseError(Exception):
     """The warehouse cannot be used as asked; the message is the whole story, in one line."""
 
 
+def not_scored(day: object, first: object, last: object) -> WarehouseError:
+    """A date the warehouse holds no scores of, with the dates it does."""
+    return WarehouseError(f"no scores as of {day}; scored dates: {first} .. {last}")
+
+
 def password_of(url: str) -> str | None:
     match = _PASSWORD.match(url)
     return match["password"] if match and match["password"] else None

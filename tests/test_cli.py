@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -198,11 +199,73 @@ def test_status_csv_escapes_cells_that_would_start_a_formula(hostile_scores):
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         b"as_of,cycle_id,objective_id,kr_id,title,owner,team,current_value,target,score,"
-        b"expected,status,data_status,data_message\r\n"
+        b"expected,status,data_status,data_message,checkin_due,objective_status,"
+        b"objective_status_reason\r\n"
         b'2026-11-10,Q4,o,k1,"\'=HYPERLINK(""http://x"",""y"")",\'@SUM(A1),\'+team,'
-        b"-12.5,,0.5,,on_track,ok,'-dash\r\n"
-        b"2026-11-10,Q4,o,k2,'\tTabbed,ana,t,3.0,4.0,,0.25,on_track,stale,\"'\rCR\"\r\n"
+        b"-12.5,,0.5,,on_track,ok,'-dash,,on_track,\r\n"
+        b"2026-11-10,Q4,o,k2,'\tTabbed,ana,t,3.0,4.0,,0.25,on_track,stale,\"'\rCR\",,"
+        b"on_track,\r\n"
     )
     rows = list(csv.reader(io.StringIO(result.stdout.decode(), newline="")))
     assert [row[4] for row in rows[1:]] == ['\'=HYPERLINK("http://x","y")', "'\tTabbed"]
     assert rows[2][13] == "'\rCR"  # the CR stays inside its cell
+
+
+def test_a_date_never_scored_is_refused_with_the_dates_that_were(scored_project):
+    root, _, _ = scored_project
+    expected = "no scores as of 2026-09-01; scored dates: 2026-11-08 .. 2026-11-10"
+    for command in ("status", "report"):
+        result = okr(command, "--date", "2026-09-01", cwd=root)
+        assert (result.returncode, result.stderr.strip()) == (1, expected), command
+    assert not (root / ".okr" / "report.html").exists()
+
+
+def test_a_filter_that_matches_nothing_lists_what_exists(scored_project):
+    root, _, _ = scored_project
+    team = okr("status", "--team", "nosuchteam", cwd=root)
+    assert (team.returncode, team.stderr.strip()) == (
+        1,
+        "no key results of team nosuchteam as of 2026-11-10; teams: growth, sales",
+    )
+    owner = okr("status", "--owner", "zoe@example.com", cwd=root)
+    assert owner.stderr.strip() == (
+        "no key results of owner zoe@example.com as of 2026-11-10; "
+        "owners: ana@example.com, bo@example.com"
+    )
+
+
+def test_piped_scoreboard_prints_ids_whole_and_no_data_as_a_dash(tmp_path):
+    """Not a terminal (a CI log): nothing is cut at 80 columns; deals has no data: –."""
+    root = write_project(tmp_path)
+    long_id = "deals-" + "x" * 94  # 100 characters, the most `check` accepts
+    okrs = root / "okrs" / "q4.yaml"
+    okrs.write_text(okrs.read_text().replace("id: deals,", f"id: {long_id},"))
+    assert okr("run", "--date", "2026-11-10", cwd=root).returncode == 0
+
+    result = okr("status", cwd=root)
+
+    (row,) = [line for line in result.stdout.splitlines() if line.split()[:1] == [long_id]]
+    assert row.split() == [long_id, "–", "10", "–", "0.45", "no_data", "source_error"]
+    # sell has only deals, which has no data; 41 / 92 = 0.45 expected
+    assert "why sell: no_data: key result " + long_id + " is no_data" in result.stdout
+
+
+def test_every_option_has_help_and_the_version_is_known(tmp_path):
+    from okr_pipeline.cli import _parser
+
+    version = okr("--version", cwd=tmp_path)
+    assert version.stdout.strip() == "okr-pipeline 0.1.0"
+    parser = _parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert sorted(commands.choices) == ["backfill", "check", "report", "run", "schema", "status"]
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            assert action.help, f"{name} {action.option_strings}"
+
+
+def test_check_and_schema_take_no_warehouse(tmp_path):
+    root = write_project(tmp_path)
+    for command in ("check", "schema"):
+        result = okr(command, "--warehouse", "sqlite:///x.db", cwd=root)
+        assert result.returncode == 2, command
+        assert "unrecognized arguments: --warehouse" in result.stderr

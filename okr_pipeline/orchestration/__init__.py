@@ -65,6 +65,29 @@ def build_definitions(project_dir: str | Path, warehouse_url: str | None = None)
     )
 
 
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+# Written into a new home so `dagster dev` on it starts without a warning and sends nothing.
+INSTANCE_SETTINGS = "telemetry:\n  enabled: false\n"
+
+
+def dagster_home(project_dir: str | Path) -> Path:
+    """Where the CLI and the UI keep one Dagster history: $DAGSTER_HOME, else
+    `<project>/.okr/dagster`."""
+    home = os.environ.get(DAGSTER_HOME_ENV)
+    return Path(home) if home else Path(project_dir).resolve() / ".okr" / "dagster"
+
+
+def instance_for(project_dir: str | Path) -> dg.DagsterInstance:
+    """The persistent instance of `dagster_home`: runs of the CLI show in the UI started
+    on the same home (`make ui`), with their materializations and check results."""
+    home = dagster_home(project_dir)
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text(INSTANCE_SETTINGS)
+    return dg.DagsterInstance.from_config(str(home))
+
+
 def materialize_days(
     defs: dg.Definitions, first: date, last: date, instance: dg.DagsterInstance
 ) -> dg.ExecuteInProcessResult:
@@ -100,6 +123,8 @@ __all__ = [
     "WAREHOUSE_ENV",
     "as_of_partitions",
     "build_definitions",
+    "dagster_home",
+    "instance_for",
     "materialize_day",
     "materialize_days",
 ]

@@ -24,6 +24,7 @@ from okr_pipeline.config import Project
 from okr_pipeline.formatting import format_number, is_number
 from okr_pipeline.report.charts import Trend, pace_points, trend_chart
 from okr_pipeline.validation import failed_checks
+from okr_pipeline.warehouse_errors import NO_SCORES, not_scored
 
 HERE = Path(__file__).parent
 STATUS_ORDER = ("missed", "off_track", "at_risk", "no_data", "not_started", "on_track", "achieved")
@@ -377,9 +378,12 @@ def render(context: dict) -> str:
 
 def write_report(engine: sa.Engine, project: Project, as_of: date | None, out: Path) -> Path:
     """Write the dashboard for `as_of` (None: the latest scored date) to `out`."""
-    as_of = as_of or warehouse.latest_as_of(engine)
-    if as_of is None:
-        raise ReportError("the warehouse has no scores yet: run `okr-pipeline run` first")
+    first, last = warehouse.scored_range(engine)
+    if last is None:
+        raise ReportError(NO_SCORES)
+    as_of = as_of or last
+    if not warehouse.has_scores(engine, as_of):
+        raise ReportError(str(not_scored(as_of, first, last)))
     from okr_pipeline.report.publish import write_atomically
 
     out = Path(out)
