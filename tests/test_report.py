@@ -102,18 +102,23 @@ RUNS = [
 ]
 
 
-def write_project(root: Path) -> Project:
+def write_project(root: Path, okrs: str = OKRS, checkins: str | None = None) -> Project:
     (root / "metric_sources").mkdir(parents=True)
     (root / "okrs").mkdir()
     for name, text in SOURCES.items():
         (root / "metric_sources" / name).write_text(text)
-    (root / "okrs" / "q4.yaml").write_text(OKRS)
+    (root / "okrs" / "q4.yaml").write_text(okrs)
+    if checkins is not None:
+        (root / "checkins").mkdir()
+        (root / "checkins" / "q4.csv").write_text(checkins)
     return load_project(root)
 
 
-def scored_warehouse(root: Path, days=DAYS) -> tuple[sa.Engine, Project]:
+def scored_warehouse(
+    root: Path, days=DAYS, okrs: str = OKRS, checkins: str | None = None
+) -> tuple[sa.Engine, Project]:
     """The project scored on each day by the real core, published as a run would."""
-    project = write_project(root)
+    project = write_project(root, okrs, checkins)
     engine = warehouse.create_engine(f"sqlite:///{root / 'wh.db'}")
     values = pd.DataFrame(VALUES, columns=["metric_id", "ts", "value"])
     values["ts"] = pd.to_datetime(values["ts"]).astype("datetime64[ns]")
@@ -256,6 +261,35 @@ def test_at_risk_list_says_why(report):
     # gap = 41/92 - 0.2 = 0.2457 -> 25 points
     assert "25 pts behind pace: progress 20%, expected 45% by now" in items[1]
     assert "source error: connection refused; scored on values up to 2026-11-02" in items[1]
+
+
+def test_why_each_objective_is_not_on_track(report):
+    page = Page(report[1])
+    # availability (stay_above, expected 1) is off track at 0; deals 2 / 10 = 0.2 against
+    # 41 / 92 = 0.45; company-growth's own key results are both on track
+    assert [text(item) for item in page.by_class("objective-risk")] == [
+        "Off track Be reliable off_track: key result availability is off_track "
+        "(0.00 against 1.00 expected)",
+        "At risk Fill the pipeline at_risk: key result deals is at_risk "
+        "(0.20 against 0.45 expected)",
+    ]
+    assert [text(why) for why in page.by_class("why")] == [
+        "why: at_risk: key result deals is at_risk (0.20 against 0.45 expected)",
+        "why: off_track: key result availability is off_track (0.00 against 1.00 expected)",
+    ]
+
+
+def test_check_ins_due_are_listed_per_owner(tmp_path):
+    okrs = OKRS + (
+        "      - {id: nps, title: NPS from check-ins, owner: ops@example.com, metric: manual,\n"
+        "         type: increase, baseline: 20, target: 40}\n"
+    )
+    # the newest check-in of nps is Oct 20: Nov 10 - Oct 20 = 21 days >= 7, due
+    engine, project = scored_warehouse(
+        tmp_path, okrs=okrs, checkins="kr_id,date,value\nnps,2026-10-20,25\n"
+    )
+    page = Page(write_report(engine, project, None, tmp_path / "r.html").read_text())
+    assert text(page.by_id("checkins")) == "Check-ins due 1 ops@example.com : nps (last 2026-10-20)"
 
 
 def test_data_health_lists_source_runs_and_failed_checks(report):

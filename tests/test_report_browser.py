@@ -117,3 +117,47 @@ def test_status_and_owner_filters_and_a_shared_link(page):
     assert visible_krs(page) == ["kr-2026-Q4-availability"]
     assert page.input_value("#team-filter") == "platform"
     assert page.problems == []
+
+
+def open_at(browser, path: Path, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(path.as_uri())
+    return context, page
+
+
+def test_on_a_phone_nothing_is_wider_than_the_screen(browser, tmp_path):
+    engine, project = scored_warehouse(tmp_path)
+    path = write_report(engine, project, None, tmp_path / "report.html")
+    context, page = open_at(browser, path, 390, 844)
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        widest = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('.kr, .risk, .panel, table, svg')]"
+            ".map(e => e.getBoundingClientRect().right))"
+        )
+        assert widest <= 390
+        # the sticky filter bar takes at most a tenth of the screen: 844 / 10
+        assert page.evaluate("document.querySelector('.filters').offsetHeight") <= 84.4
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report-phone.png"))
+    finally:
+        context.close()
+
+
+def test_on_a_wide_screen_key_results_sit_side_by_side(browser, tmp_path):
+    engine, project = scored_warehouse(tmp_path)
+    path = write_report(engine, project, None, tmp_path / "report.html")
+    context, page = open_at(browser, path, 1400, 900)
+    try:
+
+        def box(selector: str) -> dict:
+            return page.eval_on_selector(selector, "e => e.getBoundingClientRect().toJSON()")
+
+        mrr, signups = box("#kr-2026-Q4-mrr"), box("#kr-2026-Q4-signups")
+        assert mrr["top"] == signups["top"] and signups["left"] >= mrr["right"]
+        # the two company objectives, growth and reliability, are in different themes; the
+        # KR cards fill the row instead of one card per row
+        assert mrr["width"] < 1400 / 3
+    finally:
+        context.close()

@@ -74,6 +74,9 @@ class ObjectiveView:
     def all_krs(self) -> list[KrView]:
         return self.krs + [kr for child in self.children for kr in child.all_krs()]
 
+    def all_objectives(self) -> list[ObjectiveView]:
+        return [self] + [o for child in self.children for o in child.all_objectives()]
+
     def data_problems(self) -> list[str]:
         return [kr.row["data_status"] for kr in self.all_krs() if kr.row["data_status"] != "ok"]
 
@@ -88,6 +91,9 @@ class Node:
 
     def all_krs(self) -> list[KrView]:
         return [kr for objective in self.objectives for kr in objective.all_krs()]
+
+    def all_objectives(self) -> list[ObjectiveView]:
+        return [o for objective in self.objectives for o in objective.all_objectives()]
 
     def data_problems(self) -> list[str]:
         return [s for objective in self.objectives for s in objective.data_problems()]
@@ -319,6 +325,20 @@ def build_context(engine: sa.Engine, project: Project, as_of: date) -> dict:
             kr.row["kr_id"],
         ),
     )
+    objectives_at_risk = sorted(
+        (
+            o
+            for c in cycles
+            for node in c.nodes
+            for o in node.all_objectives()
+            if o.row["status"] in RISKY
+        ),
+        key=lambda o: (STATUS_ORDER.index(o.row["status"]), o.row["objective_id"]),
+    )
+    due: dict[str, list[KrView]] = defaultdict(list)
+    for kr in all_krs:
+        if kr.row.get("checkin_due"):
+            due[kr.owner or "no owner"].append(kr)
     counts = {status: 0 for status in STATUS_ORDER}
     for kr in all_krs:
         counts[kr.row["status"]] = counts.get(kr.row["status"], 0) + 1
@@ -329,6 +349,8 @@ def build_context(engine: sa.Engine, project: Project, as_of: date) -> dict:
         "cycle_ends": ends,
         "krs": all_krs,
         "risks": risks,
+        "objectives_at_risk": objectives_at_risk,
+        "checkins_due": dict(sorted(due.items())),
         "counts": counts,
         "data_problems": sum(kr.row["data_status"] != "ok" for kr in all_krs),
         "teams": sorted({r["team"] for r in kr_rows + objective_rows if r["team"]}),

@@ -8,12 +8,14 @@
   var statusButtons = Array.prototype.slice.call(document.querySelectorAll("[data-status-filter]"));
   var cards = Array.prototype.slice.call(document.querySelectorAll(".kr"));
   var risks = Array.prototype.slice.call(document.querySelectorAll(".risk"));
+  var byPerson = Array.prototype.slice.call(document.querySelectorAll(".objective-risk, .owner-due"));
   var objectives = Array.prototype.slice.call(document.querySelectorAll(".objective")).reverse();
   var themes = Array.prototype.slice.call(document.querySelectorAll(".theme"));
   var status = "";
 
   function matches(el, withStatus) {
-    return (!team.value || el.dataset.team === team.value) &&
+    // an element with no team (an owner's check-ins) follows the owner filter alone
+    return (!team.value || el.dataset.team === undefined || el.dataset.team === team.value) &&
       (!owner.value || el.dataset.owner === owner.value) &&
       (!withStatus || !status || el.dataset.status === status);
   }
@@ -46,6 +48,7 @@
       item.hidden = !matches(item, true);
       if (!item.hidden) { risksShown += 1; }
     });
+    byPerson.forEach(function (item) { item.hidden = !matches(item, false); });
     var riskEmpty = document.getElementById("risks-empty");
     if (riskEmpty) { riskEmpty.hidden = risksShown > 0; }
     document.querySelectorAll("[data-count]").forEach(function (el) {
