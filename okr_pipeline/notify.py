@@ -1,11 +1,12 @@
-"""Webhook notifications after a run (SPEC 7, `notify:`): what got worse since the last run.
+"""Webhook notifications after a run (`notify:` in okr_project.yaml): what needs attention.
 
 The message compares the run's `kr_scores` with those of the previous as-of date stored:
-a key result whose status moved later in `STATUS_SEVERITY`, and one whose `data_status`
-was `ok` and no longer is. Each webhook gets one JSON POST with a Slack-compatible `text`
-and the same facts as structured fields; a webhook only hears about the kinds of change in
-its `on:` list, and nothing is posted when there is nothing to say. A webhook that fails is
-a returned problem, never an exception: a chat outage must not fail the nightly run.
+a key result whose status moved later in `STATUS_SEVERITY`, one whose `data_status` was `ok`
+and no longer is, and one whose check-in fell due. Each webhook gets one JSON POST with a
+Slack-compatible `text` and the same facts as structured fields; a webhook only hears about
+the kinds in its `on:` list, and nothing is posted when there is nothing to say. A webhook
+that fails is a returned problem, never an exception: a chat outage must not fail the
+nightly run.
 """
 
 from __future__ import annotations
@@ -80,16 +81,54 @@ def changes(current: pd.DataFrame, previous: pd.DataFrame) -> tuple[list[dict], 
     return status_changes, data_problems
 
 
+def _same(before: pd.Series, now: pd.Series) -> pd.Series:
+    """Equal, a null being equal to a null (no check-in before, none now)."""
+    return (before == now) | (before.isna() & now.isna())
+
+
+def checkin_reminders(current: pd.DataFrame, previous: pd.DataFrame) -> list[dict]:
+    """Key results due for a check-in, once per due period: a period starts when one falls
+    due and lasts until its next check-in, so a key result still due the day after, with
+    the same newest check-in, is not reminded of it again."""
+    both = current.merge(
+        previous[["cycle_id", "kr_id", "checkin_due", "last_checkin_date"]],
+        on=["cycle_id", "kr_id"],
+        how="left",
+        suffixes=("", "_before"),
+    ).sort_values(["cycle_id", "kr_id"])
+    was_due = both["checkin_due_before"].astype("boolean").fillna(False).astype(bool)
+    reminded = was_due & _same(both["last_checkin_date_before"], both["last_checkin_date"])
+    due = both[both["checkin_due"].astype("boolean").fillna(False).astype(bool) & ~reminded]
+    return [
+        {
+            **{name: _plain(row[name]) for name in FIELDS},
+            "last_checkin_date": None
+            if pd.isna(row["last_checkin_date"])
+            else str(row["last_checkin_date"]),
+        }
+        for _, row in due.iterrows()
+    ]
+
+
 def _slack(text: str) -> str:
     """Slack reads &, < and > as markup: a title must show as typed."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def message(
-    as_of: date, previous: date, status_changes: list[dict], data_problems: list[dict]
-) -> dict:
-    """The JSON body: `text` for Slack and chat tools, and the same facts as fields."""
-    lines = [f"OKR update for {as_of} (compared with {previous})"]
+KINDS = {
+    "status_change": "status_changes",
+    "data_problem": "data_problems",
+    "checkin_due": "checkins_due",
+}
+"""Each kind of `on:` and the field of the message that holds it."""
+
+
+def message(as_of: date, previous: date | None, found: dict[str, list[dict]]) -> dict:
+    """The JSON body: `text` for Slack and chat tools, and the same facts as fields (one
+    field per kind in `found`, keyed by its field name)."""
+    compared = f" (compared with {previous})" if previous else ""
+    lines = [f"OKR update for {as_of}{compared}"]
+    status_changes = found.get("status_changes", [])
     if status_changes:
         lines.append(f"{len(status_changes)} key result(s) got worse:")
         lines += [
@@ -97,18 +136,27 @@ def message(
             f"{c['from']} → {c['to']}"
             for c in status_changes
         ]
+    data_problems = found.get("data_problems", [])
     if data_problems:
         lines.append(f"{len(data_problems)} key result(s) with a new data problem:")
         lines += [
             f"• {_slack(p['title'] or p['kr_id'])}: {p['to']}: {_slack(p['message'] or '')}"
             for p in data_problems
         ]
+    checkins_due = found.get("checkins_due", [])
+    if checkins_due:
+        lines.append(f"{len(checkins_due)} check-in(s) due:")
+        lines += [
+            f"• {_slack(c['title'] or c['kr_id'])} ({_slack(c['kr_id'])}): "
+            f"{_slack(c['owner'] or 'no owner')}, last check-in "
+            f"{c['last_checkin_date'] or 'none yet'}"
+            for c in checkins_due
+        ]
     return {
         "text": "\n".join(lines),
         "as_of": as_of.isoformat(),
-        "previous_as_of": previous.isoformat(),
-        "status_changes": status_changes,
-        "data_problems": data_problems,
+        "previous_as_of": previous.isoformat() if previous else None,
+        **found,
     }
 
 
@@ -144,27 +192,30 @@ def post(url: str, body: dict, secrets) -> str | None:
 
 
 def notify(project: Project, engine: sa.Engine, as_of: date) -> list[str]:
-    """Post what got worse on `as_of` to every webhook of `notify:`; return the problems."""
+    """Post what needs attention on `as_of` to every webhook of `notify:`; return the
+    problems. Changes need a previous date to compare with; check-ins due do not."""
     hooks = project.settings.notify
-    previous = previous_as_of(engine, as_of) if hooks else None
-    if previous is None:
+    if not hooks:
         return []
-    status_changes, data_problems = changes(
-        warehouse.read_table(engine, warehouse.kr_scores, as_of),
-        warehouse.read_table(engine, warehouse.kr_scores, previous),
+    current = warehouse.read_table(engine, warehouse.kr_scores, as_of)
+    previous = previous_as_of(engine, as_of)
+    before = (
+        warehouse.read_table(engine, warehouse.kr_scores, previous)
+        if previous
+        else current.iloc[:0]
     )
+    status_changes, data_problems = changes(current, before)
+    every = {
+        "status_changes": status_changes,
+        "data_problems": data_problems,
+        "checkins_due": checkin_reminders(current, before),
+    }
     problems = []
     for hook in hooks:
-        worse = status_changes if "status_change" in hook.on else []
-        broken = data_problems if "data_problem" in hook.on else []
-        if not (worse or broken):
+        found = {KINDS[kind]: every[KINDS[kind]] for kind in hook.on}
+        if not any(found.values()):
             continue
-        body = message(as_of, previous, worse, broken)
-        if "status_change" not in hook.on:
-            body.pop("status_changes")
-        if "data_problem" not in hook.on:
-            body.pop("data_problems")
-        problem = post(hook.url, body, project.secrets)
+        problem = post(hook.url, message(as_of, previous, found), project.secrets)
         if problem:
             problems.append(problem)
     return problems

@@ -1,4 +1,4 @@
-"""Webhook notifications (SPEC 7) against loopback HTTP servers: what is posted, and what a
+"""Webhook notifications against loopback HTTP servers: what is posted, and what a
 dead, failing or hanging webhook does to the run (nothing: it is reported)."""
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def test_the_worsened_key_result_is_posted_to_each_webhook(scored, httpserver):
         "previous_as_of": "2026-11-08",
         "status_changes": [AVAILABILITY_WORSE],
         "data_problems": [],
+        "checkins_due": [],  # the organisation has no manual key result
     }
     assert posted(httpserver) == [("/a", body), ("/b", body)]
 
@@ -210,7 +211,7 @@ def test_changes_lists_worse_statuses_and_data_that_left_ok():
 
 def test_slack_text_shows_titles_as_typed():
     change = {**AVAILABILITY_WORSE, "title": "<!channel> R&D <b>"}
-    text = notify_module.message(NOV_9, NOV_8, [change], [])["text"]
+    text = notify_module.message(NOV_9, NOV_8, {"status_changes": [change]})["text"]
     assert "• &lt;!channel&gt; R&amp;D &lt;b&gt; (platform): on_track → off_track" in text
 
 
@@ -273,4 +274,52 @@ def test_a_run_in_which_one_key_result_worsens_posts_exactly_that(
             }
         ],
         "data_problems": [],
+        "checkins_due": [],
     }
+
+
+def test_a_check_in_reminder_is_posted_once_per_due_period(tmp_path, dagster_instance, httpserver):
+    """A manual key result checked in on Nov 1 falls due on Nov 8 (7 days, the default).
+    Nights of Nov 8 and 9 post the reminder once; a check-in on Nov 10 starts a new period,
+    due again on Nov 17."""
+    project = write_project(tmp_path)
+    okrs = project / "okrs" / "q4.yaml"
+    okrs.write_text(
+        okrs.read_text()
+        + "      - {id: nps, title: NPS from the survey, owner: bo@example.com, metric: manual,\n"
+        "         type: increase, baseline: 20, target: 40}\n"
+    )
+    (project / "checkins").mkdir()
+    checkins = project / "checkins" / "q4.csv"
+    checkins.write_text("kr_id,date,value\nnps,2026-11-01,25\n")
+    (project / "okr_project.yaml").write_text(
+        f"notify:\n  - url: {httpserver.url_for('/hook')}\n    on: [checkin_due]\n"
+    )
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+
+    def night(day: date) -> list[dict]:
+        before = len(httpserver.log)
+        assert materialize_day(build_definitions(project, url), day, dagster_instance).success
+        return [body for _, body in posted(httpserver)[before:]]
+
+    assert night(date(2026, 11, 7)) == []  # Nov 7 - Nov 1 = 6 days: not due yet
+    (reminder,) = night(date(2026, 11, 8))  # 7 days: due
+    assert reminder["checkins_due"] == [
+        {
+            "cycle_id": "2026-Q4", "kr_id": "nps", "objective_id": "sell",
+            "title": "NPS from the survey", "owner": "bo@example.com", "team": "sales",
+            "last_checkin_date": "2026-11-01",
+        }
+    ]  # fmt: skip
+    assert reminder["text"] == (
+        "OKR update for 2026-11-08 (compared with 2026-11-07)\n"
+        "1 check-in(s) due:\n"
+        "• NPS from the survey (nps): bo@example.com, last check-in 2026-11-01"
+    )
+    assert night(date(2026, 11, 9)) == []  # still due, same period: no second reminder
+    checkins.write_text("kr_id,date,value\nnps,2026-11-01,25\nnps,2026-11-10,27\n")
+    assert night(date(2026, 11, 10)) == []  # checked in today: not due
+    assert night(date(2026, 11, 16)) == []  # 6 days after Nov 10
+    (again,) = night(date(2026, 11, 17))  # 7 days after Nov 10: a new period
+    assert again["checkins_due"][0]["last_checkin_date"] == "2026-11-10"
