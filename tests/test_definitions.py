@@ -96,3 +96,37 @@ def test_the_code_location_has_one_name_everywhere():
     name = entry["python_file"]["location_name"]
     assert name == pyproject["tool"]["dagster"]["code_location_name"] == "okr-pipeline"
     assert f"location_name: {name}" in deploy and f"- name: {name}" in deploy
+
+
+def test_warehouse_assets_carry_their_column_schema(tmp_path):
+    from okr_pipeline.scoring import KR_SCORE_COLUMNS
+
+    defs = build_definitions(write_project(tmp_path))
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    schema = specs["warehouse/kr_scores"].metadata["dagster/column_schema"]
+    assert [column.name for column in schema.columns] == KR_SCORE_COLUMNS
+    types = {column.name: column.type for column in schema.columns}
+    assert (types["kr_id"], types["score"], types["checkin_due"]) == (
+        "varchar(100)", "float", "boolean",
+    )  # fmt: skip
+    keys = [column.name for column in schema.columns if column.description == "key"]
+    assert keys == ["as_of", "cycle_id", "kr_id"]
+
+
+def test_the_previews_show_numbers_rounded(tmp_path, dagster_instance):
+    from test_pipeline import AS_OF
+
+    from okr_pipeline.orchestration import materialize_day
+
+    project = write_project(tmp_path)
+    result = materialize_day(
+        build_definitions(project, f"sqlite:///{tmp_path / 'wh.db'}"), AS_OF, dagster_instance
+    )
+    (scores,) = [
+        m for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey(["warehouse", "kr_scores"])
+    ]  # fmt: skip
+    preview = scores.materialization.metadata["preview"].value
+    # signups: 13 of 30 = 0.4333...: the preview shows 0.43; mrr's 150 stays 150
+    assert "| signups | 13 | 0.43 | on_track | ok |" in preview
+    assert "| mrr | 150 | 0.5 | on_track | ok |" in preview

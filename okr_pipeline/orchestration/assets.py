@@ -13,9 +13,13 @@ from datetime import date, timedelta
 
 import dagster as dg
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from okr_pipeline import runs
+from okr_pipeline import warehouse as warehouse_tables
 from okr_pipeline.config import Project
+from okr_pipeline.formatting import format_number
 from okr_pipeline.notify import notify
 from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
 from okr_pipeline.sources import SourceFetch
@@ -60,14 +64,39 @@ def warehouse_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["warehouse", table])
 
 
+def _cell(value) -> str:
+    """A preview cell: numbers as the scoreboard prints them (441k, 0.43), text with its
+    pipes escaped, nothing for null."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return format_number(value)
+    return "" if pd.isna(value) else str(value).replace("|", "\\|")
+
+
 def _preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
     if frame.empty:
         return dg.MetadataValue.md("_no rows_")
     head = frame.head(rows)
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
     for row in head.itertuples(index=False):
-        lines.append("| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |")
+        lines.append("| " + " | ".join(_cell(value) for value in row) + " |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def column_schema(table: sa.Table) -> dg.TableSchema:
+    """The table's columns as Dagster shows them on the asset (`dagster/column_schema`)."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                column.name,
+                type=str(column.type.compile(dialect=sqlite.dialect())).lower(),
+                description="key" if column.primary_key else None,
+                constraints=dg.TableColumnConstraints(nullable=bool(column.nullable)),
+            )
+            for column in table.columns
+        ]
+    )
 
 
 def _source_events(name: str, result: SourceResult):
@@ -168,6 +197,9 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
             kinds={"sql", "pandas"},
             owners=OWNERS,
             deps=[source_key(name) for name in names],
+            metadata={
+                "dagster/column_schema": column_schema(warehouse_tables.metadata.tables[table])
+            },
         )
         for table, description in TABLES.items()
     ]
