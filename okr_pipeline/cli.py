@@ -1,4 +1,4 @@
-"""okr-pipeline: check / run / backfill / status / report / schema (SPEC section 6).
+"""okr-pipeline: check / run / backfill / status / report / schema (README, Command line).
 
 Every command imports what it needs when it runs: `check` neither Dagster nor Great
 Expectations, and `status` not even the config models (see `scoreboard`), so both start

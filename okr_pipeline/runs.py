@@ -45,7 +45,7 @@ def today_in(timezone: str) -> date:
 
 
 def scored_cycles(project: Project, as_of: date):
-    """The cycles a run scores, by the same rule the scoring core applies (SPEC 4)."""
+    """The cycles a run scores, by the same rule the scoring core applies (docs/scoring.md)."""
     cycles = [okrs.cycle for okrs in project.cycles]
     scored = select_cycles(
         np.array([cycle.end.toordinal() for cycle in cycles]),
@@ -276,7 +276,7 @@ def _accepted(fetches: dict[str, SourceFetch], rejected: set[str]) -> list[Accep
 
 @dataclass
 class ValueChanges:
-    """What a run does to `metric_values` (SPEC 5: an accepted fetch replaces its range)."""
+    """What a run does to `metric_values` (an accepted fetch replaces its range)."""
 
     values: pd.DataFrame  # the table afterwards, (metric_id, ts, value): what scoring reads
     deleted: pd.DataFrame  # (metric_id, ts) of stored rows replaced or gone

@@ -1,4 +1,4 @@
-"""Great Expectations checks of fetched metric series: SPEC 2 `checks:`, SPEC 4 "Data problems".
+"""Great Expectations checks of fetched metric series: each metric's `checks:`.
 
 Every metric of a run is validated by one Great Expectations call, whatever the number of
 metrics (one call costs tens of milliseconds); a backfill's days share a few such calls. The
@@ -77,7 +77,7 @@ def validate_series(
 def validate_days(
     days: dict[date, dict[str, pd.DataFrame]], checks: dict[str, Checks]
 ) -> pd.DataFrame:
-    """One row per as-of date, metric and enabled check (SPEC 5 `metric_checks`).
+    """One row per as-of date, metric and enabled check (the `metric_checks` table).
 
     `days` maps an as-of date to the series a run of that date fetched: metric id to its
     `(ts, value)` frame (see `sources.base`); `checks` holds the `checks:` of every metric.
@@ -235,7 +235,7 @@ def _quiet_loggers() -> None:
 
 
 def _suite():
-    """The checks of SPEC 2 as one suite over the long frame; `meta.check` names each one."""
+    """The `checks:` rules as one suite over the long frame; `meta.check` names each one."""
     import great_expectations as gx
     from great_expectations.expectations.row_conditions import (
         Column,

@@ -1,4 +1,4 @@
-"""Failure isolation (SPEC 4, Data problems), with every failure injected for real.
+"""Failure isolation (docs/scoring.md, data problems), with every failure injected for real.
 
 Day 1 scores three sources cleanly; on day 2 one of them fails in one way. Its key result
 keeps the value stored on day 1, is scored on it and says why; the other two are untouched;

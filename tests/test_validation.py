@@ -1,4 +1,4 @@
-"""Checks of metric series (SPEC 2 `checks:`), run by Great Expectations over whole frames.
+"""Checks of metric series (a metric's `checks:`), run by Great Expectations over whole frames.
 
 Most cases share one validation of many metrics (module-scoped), which is also how a run calls
 it: GX judges them all at once, and each metric's rows must come out as if it were alone. The

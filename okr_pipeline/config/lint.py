@@ -1,4 +1,4 @@
-"""The OKR-method lint of SPEC section 6: advice that does not stop a run (warnings).
+"""The OKR-method lint of `check`: advice that does not stop a run (warnings).
 
 An unknown parent or theme and a cycle in alignment are not here: they make the roll-up of
 scores impossible, so load_project reports them as errors.

@@ -1,4 +1,4 @@
-"""Typed models of every YAML file a project holds (SPEC sections 2, 3 and 7).
+"""Typed models of every YAML file a project holds (README, A project).
 
 Pure pydantic: no Dagster, no database driver. Unknown keys are forbidden everywhere, and
 the `kind` of a source and the `type` of a key result pick the model (discriminated unions),
@@ -61,7 +61,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-# ---------------------------------------------------------------- metric sources (SPEC 2)
+# ---------------------------------------------------------------- metric sources
 
 
 class Checks(Strict):
@@ -353,7 +353,7 @@ class SourceFile(BaseModel):
     source: Source
 
 
-# ---------------------------------------------------------------- objectives and KRs (SPEC 3)
+# ---------------------------------------------------------------- objectives and KRs
 
 
 class Cycle(Strict):
@@ -528,7 +528,7 @@ class OkrFile(Strict):
     objectives: list[Objective] = Field(min_length=1)
 
 
-# ---------------------------------------------------------------- okr_project.yaml (SPEC 7)
+# ---------------------------------------------------------------- okr_project.yaml
 
 
 class Notification(Strict):

@@ -30,7 +30,7 @@ TABLES = {
     "metric_values": "The validated metric series scoring used, one row per metric and day.",
     "metric_checks": "Every data check of every fetched metric, per as-of date.",
     "source_runs": "What each source did in each run: ok, error or skipped, rows and time.",
-    "kr_scores": "One scored row per key result and as-of date (SPEC section 4).",
+    "kr_scores": "One scored row per key result and as-of date (docs/scoring.md).",
     "objective_scores": "One rolled-up row per objective and as-of date.",
 }
 

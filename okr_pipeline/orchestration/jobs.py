@@ -1,4 +1,4 @@
-"""The partitioned job and its nightly schedule (SPEC section 7)."""
+"""The partitioned job and its nightly schedule (`schedule` in okr_project.yaml)."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo

@@ -1,4 +1,5 @@
-"""The static HTML dashboard (SPEC 6, `report`): one self-contained file from the warehouse.
+"""The static HTML dashboard: one self-contained file from the warehouse, written by
+`okr-pipeline report` and by the nightly report asset.
 
 Everything on the page comes from the warehouse tables of one as-of date (and the history
 of `kr_scores` up to it); the project config adds only what the tables do not hold: cycle
@@ -28,7 +29,7 @@ from okr_pipeline.warehouse_errors import NO_SCORES, not_scored
 
 HERE = Path(__file__).parent
 STATUS_ORDER = ("missed", "off_track", "at_risk", "no_data", "not_started", "on_track", "achieved")
-"""Worst first, as SPEC 4 ranks an objective's parts."""
+"""Worst first, as an objective's parts are ranked."""
 DATA_ORDER = ("source_error", "invalid", "stale", "ok")
 STATUS_LABELS = {
     "achieved": "Achieved",

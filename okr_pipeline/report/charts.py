@@ -47,8 +47,8 @@ def pace_points(
     end: date,
     checkpoints: Iterable[Point] = (),
 ) -> tuple[Point, ...]:
-    """The expected value over the cycle (SPEC 4, expected): straight from (start - 1 day,
-    baseline) to (end, target), through each checkpoint; on any day this equals
+    """The expected value over the cycle (docs/scoring.md, expected pace): straight from
+    (start - 1 day, baseline) to (end, target), through each checkpoint; on any day this equals
     expected * (target - baseline) + baseline. Milestones and rollups pace from 0 to their
     target; stay_* and boolean KRs have no pace line (a threshold is drawn instead)."""
     if kr_type in PROGRESS_TYPES:

@@ -1,11 +1,12 @@
 """Pure scoring core: definition frames + metric values -> kr_scores, objective_scores.
 
-SPEC section 4, vectorized over whole frames; no Dagster, no database, no Great Expectations.
+The rules of docs/scoring.md, vectorized over whole frames; no Dagster, no database, no
+Great Expectations.
 
     frames = frames_from_project(project)
     tables = score(frames, values, data_problems, as_of)
 
-Interpretations where the SPEC leaves room (each also in the docstring of its rule):
+Choices where a rule leaves room (each also in the docstring of its rule):
 
 - Window: `cycle` is cycle start .. min(D, cycle end); a trailing window ends at
   min(D, cycle end) too and is not clipped to the cycle start. After the end (grace period)

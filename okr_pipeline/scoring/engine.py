@@ -1,4 +1,4 @@
-"""`score`: definition frames + metric values -> kr_scores and objective_scores (SPEC 4, 5).
+"""`score`: definition frames + metric values -> kr_scores and objective_scores (docs/scoring.md).
 
 One row per key result in a frame; window aggregates come from `windows` (the key-result
 windows merged with the values on the series id), rules from `rules`. Rollup key results and
@@ -52,7 +52,7 @@ class ScoreTables:
 def score(
     frames: OkrFrames, values: pd.DataFrame, data_problems: pd.DataFrame, as_of: date
 ) -> ScoreTables:
-    """Score every key result and objective of the cycles in scope on `as_of` (SPEC 4)."""
+    """Score every key result and objective of the cycles in scope on `as_of`."""
     as_of_day = int(np.datetime64(as_of, "D").astype(np.int64))
     cycles = frames.cycles.assign(
         start_day=to_days(frames.cycles["start"]), end_day=to_days(frames.cycles["end"])
@@ -109,7 +109,7 @@ def _score_key_results(
     data_problems: pd.DataFrame,
     as_of_day: int,
 ) -> pd.DataFrame:
-    """Every column of kr_scores, one step (one SPEC rule or a few) at a time."""
+    """Every column of kr_scores, one step (one rule or a few) at a time."""
     krs = _key_result_frame(frames, cycles)
     krs["first_day"], krs["last_day"] = rules.window_bounds(
         as_of_day,
@@ -165,7 +165,7 @@ def _measure(krs: pd.DataFrame, store: SeriesStore) -> Segments:
 
 
 def _measured_progress(krs: pd.DataFrame) -> None:
-    """baseline, attainment and progress of increase, decrease, stay_* and boolean (SPEC 4)."""
+    """baseline, attainment and progress of increase, decrease, stay_* and boolean."""
     kr_type = krs["type"].to_numpy(dtype=object)
     current = krs["current_value"].to_numpy()
     linear = np.isin(kr_type, rules.LINEAR_TYPES)
@@ -209,7 +209,7 @@ def _kr_rows(krs: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 
 def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore) -> None:
-    """SPEC 4, milestones: progress = done weight / total weight (attainment = progress).
+    """Milestones: progress = done weight / total weight (attainment = progress).
 
     A `done_when` milestone is done once its metric met the condition on any day of the key
     result's window up to D (met, then lost: still done). current_value is the done weight,
@@ -264,7 +264,7 @@ def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore
 
 
 def _rollup_progress(frames: OkrFrames, krs: pd.DataFrame) -> None:
-    """SPEC 4, rollup: progress = weighted mean of the children's progress (each child's own
+    """Rollup: progress = weighted mean of the children's progress (each child's own
     weight), attainment = progress. Children may be rollups themselves: resolved level by
     level, every rollup whose children are all known at once (the config forbids loops).
     current_value is the progress, baseline 0, target 1; it has data when any child has."""
@@ -317,7 +317,7 @@ def _rollup_progress(frames: OkrFrames, krs: pd.DataFrame) -> None:
 
 
 def _expected(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
-    """SPEC 4, expected: 1 for stay_*; for increase/decrease with checkpoints, the value
+    """Expected: 1 for stay_*; for increase/decrease with checkpoints, the value
     interpolated between (start - 1 day, baseline), each checkpoint and (end, target), turned
     into progress by the attainment formula and clamped to 0..1; otherwise linear pace.
     A checkpoint on D gives its own value. Without a baseline (no data yet) or with a
@@ -373,7 +373,7 @@ def _expected(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
 
 
 def _grade_and_status(krs: pd.DataFrame, as_of_day: int) -> None:
-    """score, grade_band and status (SPEC 4)."""
+    """score, grade_band and status."""
     progress = krs["progress"].to_numpy(dtype=np.float64)
     krs["score"] = rules.score_from_progress(progress)
     krs["grade_band"] = rules.grade_band(krs["score"].to_numpy())
@@ -392,7 +392,7 @@ def _grade_and_status(krs: pd.DataFrame, as_of_day: int) -> None:
 
 
 def _forecast(krs: pd.DataFrame, segments: Segments) -> None:
-    """SPEC 4, forecast_value: the least-squares line through the window's (day, value) points
+    """forecast_value: the least-squares line through the window's (day, value) points
     at the cycle end, null with fewer than 3 points; for `sum` through the running sum (and
     for `count` through the running count). forecast_progress = clamp(attainment(forecast)).
 
@@ -447,7 +447,7 @@ def _data_status(
     data_problems: pd.DataFrame,
     as_of_day: int,
 ) -> None:
-    """SPEC 4, data problems: data_status source_error | invalid (from this run's
+    """Data problems: data_status source_error | invalid (from this run's
     `data_problems`) | stale (D - last_observed_ts > fresh_within_days; manual key results
     14 days) | ok, with data_message; last_observed_ts = the newest value of the series up to
     D, in or out of the window. A milestones key result looks at each of its `done_when`
@@ -546,7 +546,7 @@ def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
 
 
 def _output(frame: pd.DataFrame, columns: list[str], as_of: date) -> pd.DataFrame:
-    """The table in SPEC 5 column order and dtypes: dates datetime64[ns], numbers float64,
+    """The table in the warehouse's column order and dtypes: dates datetime64[ns], numbers float64,
     success bool, text object with None for null."""
     frame = frame.reset_index(drop=True)
     out = {}

@@ -1,4 +1,4 @@
-"""The definition frames scoring works on, built from the typed config (SPEC section 3).
+"""The definition frames scoring works on, built from the typed config of the project.
 
 `frames_from_project` is the only place that walks the config models one by one; everything
 after it (`okr_pipeline.scoring.engine.score`) works on whole frames. Dates are

@@ -1,8 +1,8 @@
-"""The scoring rules of SPEC section 4, one small vectorized function per rule.
+"""The scoring rules of docs/scoring.md, one small vectorized function per rule.
 
 Every function takes and returns whole numpy arrays (one element per key result or per
 objective); none loops over rows. Days are integers (days since the epoch). Interpretations
-where the SPEC leaves room are stated in the docstring of the rule they concern and listed in
+where a rule leaves room are stated in the docstring of the rule they concern and listed in
 `okr_pipeline.scoring.__doc__`.
 """
 
@@ -15,7 +15,7 @@ EPSILON = 1e-9
 gap of exactly 0.10 (computed as 0.30000000000000004 - 0.2) counts as on the margin."""
 
 STATUS_ORDER = ("missed", "off_track", "at_risk", "no_data", "not_started", "on_track", "achieved")
-"""SPEC 4, Objective: worst first. An objective's status is the first of its parts' here."""
+"""Objective status: worst first. An objective's status is the first of its parts' here."""
 
 DATA_STATUS_ORDER = ("ok", "stale", "invalid", "source_error")
 """Least to most severe; a key result on several metrics (milestones) shows the most severe."""
@@ -25,14 +25,14 @@ LINEAR_TYPES = ("increase", "decrease")
 
 
 def select_cycles(end_day: np.ndarray, grace_days: np.ndarray, archived: np.ndarray, as_of_day):
-    """SPEC 4: "scores every cycle that is not archived and whose end is at most grace_days
+    """A run "scores every cycle that is not archived and whose end is at most grace_days
     before D", i.e. end >= D - grace_days. Cycles that have not started yet are scored (their
     key results are `not_started`)."""
     return ~archived & (end_day >= as_of_day - grace_days)
 
 
 def window_bounds(as_of_day, start_day, end_day, window_days):
-    """SPEC 3/4: window `cycle` = cycle start .. D, `trailing_<N>d` = D - N + 1 .. D.
+    """Window: `cycle` = cycle start .. D, `trailing_<N>d` = D - N + 1 .. D.
 
     Interpretations: after the cycle end (the grace period) the window ends at the cycle end,
     so late values of the next period never change a closed cycle's grade; a trailing window
@@ -47,7 +47,7 @@ def window_bounds(as_of_day, start_day, end_day, window_days):
 
 
 def current_value(aggregation: np.ndarray, aggregates: dict[str, np.ndarray]) -> np.ndarray:
-    """SPEC 4: current_value = the KR's aggregation over the values in the window, ts <= D;
+    """current_value = the KR's aggregation over the values in the window, ts <= D;
     `last` = the value at the newest ts, `count` = the number of values. An empty window
     gives null for every aggregation but `count`, which gives 0."""
     return np.select(
@@ -58,14 +58,14 @@ def current_value(aggregation: np.ndarray, aggregates: dict[str, np.ndarray]) ->
 
 
 def default_baseline(baseline, aggregation, first_observation):
-    """SPEC 4: a baseline omitted is 0 for `sum` and `count`, otherwise the value at the
+    """a baseline omitted is 0 for `sum` and `count`, otherwise the value at the
     earliest ts >= the cycle start (up to D and the cycle end), whatever the window."""
     derived = np.where(np.isin(aggregation, ("sum", "count")), 0.0, first_observation)
     return np.where(np.isnan(baseline), derived, baseline)
 
 
 def linear_attainment(value, baseline, target):
-    """SPEC 4: attainment = (current - baseline) / (target - baseline), negative and above-1
+    """attainment = (current - baseline) / (target - baseline), negative and above-1
     values kept. The same formula serves `decrease`: (baseline - current) / (baseline - target)
     is the same quotient. A zero span gives inf/NaN here; `directed_attainment` handles it."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -99,12 +99,12 @@ def directed_attainment(kr_type, value, baseline, target):
 
 
 def clamp_progress(attainment):
-    """SPEC 4: progress = clamp(attainment, 0, 1); null attainment (no value) gives 0."""
+    """progress = clamp(attainment, 0, 1); null attainment (no value) gives 0."""
     return np.clip(np.nan_to_num(attainment, nan=0.0), 0.0, 1.0)
 
 
 def stay_bounds(kr_type, target, low, high):
-    """SPEC 4: stay_above met when value >= target, stay_below when value <= target,
+    """stay_above met when value >= target, stay_below when value <= target,
     stay_between when min <= value <= max, as a (lower, upper) bound pair per key result."""
     lower = np.select(
         [kr_type == "stay_above", kr_type == "stay_between", kr_type == "stay_below"],
@@ -126,7 +126,7 @@ def within(value, lower, upper):
 
 
 def boolean_progress(value):
-    """SPEC 4: boolean progress = 1 if current >= 1 else 0."""
+    """boolean progress = 1 if current >= 1 else 0."""
     with np.errstate(invalid="ignore"):
         return (value >= 1).astype(np.float64)
 
@@ -145,7 +145,7 @@ def score_from_progress(progress):
 
 
 def grade_band(score):
-    """SPEC 4: green (score >= 0.7), yellow (>= 0.4), red (below); null for a null score."""
+    """green (score >= 0.7), yellow (>= 0.4), red (below); null for a null score."""
     band = np.where(
         score >= 0.7 - EPSILON, "green", np.where(score >= 0.4 - EPSILON, "yellow", "red")
     ).astype(object)
@@ -154,7 +154,7 @@ def grade_band(score):
 
 
 def linear_expected(as_of_day, start_day, end_day):
-    """SPEC 4: expected = clamp((D - start + 1) / (end - start + 1), 0, 1) in days.
+    """expected = clamp((D - start + 1) / (end - start + 1), 0, 1) in days.
 
     Used for every type but stay_* (always 1) and increase/decrease with checkpoints; that
     includes boolean, milestones and rollup, which have no baseline to interpolate from.
@@ -163,8 +163,8 @@ def linear_expected(as_of_day, start_day, end_day):
 
 
 def interpolate(day, day_before, value_before, day_after, value_after):
-    """The value at `day` on the line between the checkpoints around it (SPEC 4, expected):
-    the nearest checkpoint's value when `day` is outside them, its own value on the day."""
+    """The value at `day` on the line between the checkpoints around it (expected pace): the
+    nearest checkpoint's value when `day` is outside them, its own value on the day."""
     with np.errstate(divide="ignore", invalid="ignore"):
         between = value_before + (value_after - value_before) * (day - day_before) / (
             day_after - day_before
@@ -186,7 +186,7 @@ def status(
     at_risk_margin,
     off_track_margin,
 ):
-    """SPEC 4, status: the first rule that applies.
+    """Status: the first rule that applies.
 
     not_started (D before the start); no_data (nothing to score: an empty window; a trailing
     window that lost its values is no_data too, its staleness shows in data_status); stay_*:
@@ -215,7 +215,7 @@ def status(
 
 
 def least_squares_at_zero(n, sum_x, sum_y, sum_xx, sum_xy):
-    """SPEC 4, forecast_value: the least-squares line through (day, value) points, evaluated
+    """forecast_value: the least-squares line through (day, value) points, evaluated
     at x = 0 (x is counted in days from the cycle end, so this is the value at the cycle
     end). Null with fewer than 3 points."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -236,7 +236,7 @@ def checkin_due(as_of_day, start_day, end_day, last_checkin_day, every_days):
 
 
 def stale(as_of_day, last_observed_day, fresh_within_days):
-    """SPEC 4, data problems: stale when the newest value is older than fresh_within_days,
+    """Data problems: stale when the newest value is older than fresh_within_days,
     precisely when D - last_observed_ts > fresh_within_days (days). A value fresh_within_days
     old is still fresh; no value at all, or no freshness check, is never stale."""
     with np.errstate(invalid="ignore"):
@@ -244,7 +244,7 @@ def stale(as_of_day, last_observed_day, fresh_within_days):
 
 
 def objective_success(kind, score):
-    """SPEC 4: success = score >= 0.7 (aspirational) or score = 1 (committed)."""
+    """success = score >= 0.7 (aspirational) or score = 1 (committed)."""
     threshold = np.where(kind == "committed", 1.0, 0.7)
     with np.errstate(invalid="ignore"):
         return np.nan_to_num(score, nan=-1.0) >= threshold - EPSILON

@@ -1,4 +1,4 @@
-"""Window aggregates of metric series, for many key results at once (SPEC section 4).
+"""Window aggregates of metric series, for many key results at once (docs/scoring.md).
 
 A window is (series, first day, last day). All series live in one `SeriesStore`: values
 sorted by (series, day), so the values of any window are one contiguous slice, found with two

@@ -54,7 +54,7 @@ class FetchWindow:
 
     @property
     def reads_point_in_time(self) -> bool:
-        """Point-in-time readings describe now, so they are read only for today (SPEC 2).
+        """Point-in-time readings describe now, so they are read only for today.
 
         The day that just ended counts as today: the nightly run scores it a few hours
         after midnight, and a reading taken then describes that day's end. Older as-of
@@ -148,7 +148,7 @@ class SourceFetch:
         """This fetch cut down to a window inside its own: what a run of `window.as_of` would
         have fetched. A backfill fetches a source once for its whole range and cuts each day
         from it, which holds because a source's value for a day does not depend on the
-        window's bounds (SPEC 2: queries aggregate per day between :start and :end)."""
+        window's bounds (queries aggregate per day between :start and :end)."""
         metrics = [metric.within(window) for metric in self.metrics]
         return SourceFetch(self.source, self.kind, window, metrics, self.seconds)
 

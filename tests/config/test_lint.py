@@ -1,6 +1,6 @@
-"""The OKR-method lint of SPEC section 6: warnings that do not stop a run.
+"""The OKR-method lint of `okr-pipeline check`: warnings that do not stop a run.
 
-A parent or theme that does not exist and a cycle in alignment are listed in SPEC section 6
+A parent or theme that does not exist and a cycle in alignment are listed with the lint
 too, but they make the roll-up of scores impossible, so load_project reports them as errors
 (see test_broken_files.py: unknown-parent, unknown-theme, alignment-cycle), never lint.
 """

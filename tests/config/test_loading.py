@@ -110,7 +110,7 @@ def test_sql_url_password_written_in_the_file_is_a_secret_and_a_warning(
 
 
 def test_env_references_work_inside_a_yaml_flow_mapping(project_dir: Path) -> None:
-    # `{` ends a plain scalar in a flow mapping, so `${X}` there must still parse (SPEC 2)
+    # `{` ends a plain scalar in a flow mapping, so `${X}` there must still parse
     edit(
         project_dir,
         "metric_sources/events.yaml",

@@ -1,4 +1,4 @@
-"""Hand-computed key-result cases (SPEC section 4): a small series, a key result, an as-of day.
+"""Hand-computed key-result cases (docs/scoring.md): a small series, a key result, an as-of day.
 
 The cycle is C100: 2026-01-01 .. 2026-04-10, 100 days, so on day k (day 1 = 2026-01-01) the
 linear expected pace is k / 100. Points and as-of dates are given as day numbers (day 0 is
