@@ -43,6 +43,7 @@ KR_COLUMNS = [
 OBJECTIVE_COLUMNS = [
     "cycle_id", "objective_id", "team", "score", "expected", "status", "status_reason",
 ]  # fmt: skip
+FLAGS = {"checkin_due"}
 # One row per key result for machines, with why its objective has its status.
 MACHINE_COLUMNS = [*KR_COLUMNS, "objective_status", "objective_status_reason"]
 # Reasons worth a line of the scoreboard: why an objective is not on track.
@@ -173,12 +174,19 @@ def _rows(connection, table: str, columns: list[str], day: str, order: str) -> l
         )
         rows = cursor.fetchall()
     return [
-        {
-            name: str(value) if name == "as_of" else value
-            for name, value in zip(columns, row, strict=True)
-        }
+        {name: _plain(name, value) for name, value in zip(columns, row, strict=True)}
         for row in rows
     ]
+
+
+def _plain(column: str, value):
+    """The same value from every backend: the date as ISO text, a flag as a bool (SQLite
+    stores 0 and 1)."""
+    if column == "as_of":
+        return str(value)
+    if column in FLAGS and value is not None:
+        return bool(value)
+    return value
 
 
 def _fraction(value) -> str:

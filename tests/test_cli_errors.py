@@ -137,7 +137,8 @@ def test_readers_name_the_columns_lacking_and_a_writer_adds_them(tmp_path, wareh
     # the upgrading run scored 2026-11-10 whole, data_message included; expected = 41 / 92
     assert status.stdout.splitlines()[1] == (
         "2026-11-10,2026-Q4,sell,deals,10 deals,bo@example.com,sales,,10.0,0.0,"
-        "0.44565217391304346,no_data,source_error,file not found: missing.csv"
+        "0.44565217391304346,no_data,source_error,file not found: missing.csv,False,"
+        "no_data,no_data: key result deals is no_data"
     )
 
 
@@ -233,7 +234,9 @@ def test_a_failed_webhook_is_named_in_the_summary(tmp_path):
     second = okr("run", "--date", "2026-11-10", cwd=root)
 
     assert second.returncode == 0, second.stderr
-    assert second.stdout.splitlines()[-1] == (
+    # the summary's last lines: the failed webhook, then the report page published
+    assert second.stdout.splitlines()[-2] == (
         f"webhook http://127.0.0.1:{port}/*** failed: cannot connect (connection refused)"
     )
+    assert second.stdout.splitlines()[-1].startswith("report: ")
     assert "T0K3N" not in second.stdout + second.stderr
