@@ -123,35 +123,40 @@ KINDS = {
 """Each kind of `on:` and the field of the message that holds it."""
 
 
+# Each kind's heading and its line per key result in the message's text.
+TEXT = {
+    "status_changes": (
+        "key result(s) got worse",
+        lambda c: (
+            f"{_slack(c['title'] or c['kr_id'])} ({_slack(c['team'] or 'no team')}): "
+            f"{c['from']} → {c['to']}"
+        ),
+    ),
+    "data_problems": (
+        "key result(s) with a new data problem",
+        lambda p: f"{_slack(p['title'] or p['kr_id'])}: {p['to']}: {_slack(p['message'] or '')}",
+    ),
+    "checkins_due": (
+        "check-in(s) due",
+        lambda c: (
+            f"{_slack(c['title'] or c['kr_id'])} ({_slack(c['kr_id'])}): "
+            f"{_slack(c['owner'] or 'no owner')}, "
+            f"last check-in {c['last_checkin_date'] or 'none yet'}"
+        ),
+    ),
+}
+
+
 def message(as_of: date, previous: date | None, found: dict[str, list[dict]]) -> dict:
     """The JSON body: `text` for Slack and chat tools, and the same facts as fields (one
     field per kind in `found`, keyed by its field name)."""
     compared = f" (compared with {previous})" if previous else ""
     lines = [f"OKR update for {as_of}{compared}"]
-    status_changes = found.get("status_changes", [])
-    if status_changes:
-        lines.append(f"{len(status_changes)} key result(s) got worse:")
-        lines += [
-            f"• {_slack(c['title'] or c['kr_id'])} ({_slack(c['team'] or 'no team')}): "
-            f"{c['from']} → {c['to']}"
-            for c in status_changes
-        ]
-    data_problems = found.get("data_problems", [])
-    if data_problems:
-        lines.append(f"{len(data_problems)} key result(s) with a new data problem:")
-        lines += [
-            f"• {_slack(p['title'] or p['kr_id'])}: {p['to']}: {_slack(p['message'] or '')}"
-            for p in data_problems
-        ]
-    checkins_due = found.get("checkins_due", [])
-    if checkins_due:
-        lines.append(f"{len(checkins_due)} check-in(s) due:")
-        lines += [
-            f"• {_slack(c['title'] or c['kr_id'])} ({_slack(c['kr_id'])}): "
-            f"{_slack(c['owner'] or 'no owner')}, last check-in "
-            f"{c['last_checkin_date'] or 'none yet'}"
-            for c in checkins_due
-        ]
+    for field, (heading, line) in TEXT.items():
+        items = found.get(field, [])
+        if items:
+            lines.append(f"{len(items)} {heading}:")
+            lines += [f"• {line(item)}" for item in items]
     return {
         "text": "\n".join(lines),
         "as_of": as_of.isoformat(),

@@ -377,30 +377,31 @@ def _database_failure(url: str, error: sa.exc.DBAPIError) -> WarehouseError:
     )
 
 
-def open_for_writing(url: str) -> tuple[sa.Engine, list[str]]:
-    """The engine of `run` and `backfill`, schema upgraded, and what the upgrade did."""
-    engine = engine_for(url)
+@contextmanager
+def _opening(url: str, engine: sa.Engine) -> Iterator[None]:
+    """A failure while opening disposes of the engine; a driver's error becomes one line."""
     try:
-        return engine, upgrade_schema(engine)
+        yield
     except sa.exc.DBAPIError as error:
         engine.dispose()
         raise _database_failure(url, error) from None
     except WarehouseError:
         engine.dispose()
         raise
+
+
+def open_for_writing(url: str) -> tuple[sa.Engine, list[str]]:
+    """The engine of `run` and `backfill`, schema upgraded, and what the upgrade did."""
+    engine = engine_for(url)
+    with _opening(url, engine):
+        return engine, upgrade_schema(engine)
 
 
 def open_for_reading(url: str) -> sa.Engine:
     """The engine of `status` and `report`, on a warehouse they can read every column of."""
     engine = engine_for(url)
-    try:
+    with _opening(url, engine):
         check_schema(engine)
-    except sa.exc.DBAPIError as error:
-        engine.dispose()
-        raise _database_failure(url, error) from None
-    except WarehouseError:
-        engine.dispose()
-        raise
     return engine
 
 

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from okr_pipeline.config import ConfigError, load_project
+
 VALID_FILES = {
     "okr_project.yaml": """\
 timezone: Europe/Oslo
@@ -163,3 +167,18 @@ def run_check(root: Path) -> subprocess.CompletedProcess:
         timeout=120,
         check=False,
     )
+
+
+def edit(root: Path, file: str, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in a file of the project."""
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {file}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def problems_of(root: Path) -> list[str]:
+    """The problems load_project reports, as the lines `check` prints."""
+    with pytest.raises(ConfigError) as raised:
+        load_project(root)
+    return [str(problem) for problem in raised.value.problems]

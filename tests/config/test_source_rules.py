@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from okr_pipeline.config import ConfigError, lint, load_project
+from okr_pipeline.config import lint, load_project
 from okr_pipeline.sources import FetchWindow, connector_for
 
 from .conftest import EVENTS_TOKEN
-from .project_files import run_check
+from .project_files import edit, problems_of, run_check
 
 APP_DB = "metric_sources/app_db.yaml"
 EVENTS = "metric_sources/events.yaml"
@@ -24,19 +24,6 @@ PORT_MESSAGE = (
     "(the URL is not shown: it may hold a password)"
 )
 LITERAL = "write secrets as ${ENV_VAR}, never into the file"
-
-
-def edit(root: Path, file: str, old: str, new: str) -> None:
-    path = root / file
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {file}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def problems_of(root: Path) -> list[str]:
-    with pytest.raises(ConfigError) as raised:
-        load_project(root)
-    return [str(problem) for problem in raised.value.problems]
 
 
 @pytest.mark.parametrize(

@@ -9,27 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from okr_pipeline.config import ConfigError, load_project
+from okr_pipeline.config import load_project
 
-from .project_files import run_check
+from .project_files import edit, problems_of, run_check
 
 Q4 = "okrs/2026-q4.yaml"
 PLATFORM = "okrs/2026-q4-platform.yaml"
 CHECKINS = "checkins/2026-q4.csv"
 GROW = "objective grow-self-serve"
-
-
-def edit(root: Path, file: str, old: str, new: str) -> None:
-    path = root / file
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {file}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def problems_of(root: Path) -> list[str]:
-    with pytest.raises(ConfigError) as raised:
-        load_project(root)
-    return [str(problem) for problem in raised.value.problems]
 
 
 def long_id(length: int) -> str:
