@@ -11,9 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
-	# dagster-postgres pins one exact dagster patch release: installed without its pins (deploy/)
-	$(BIN)/pip install --quiet --no-deps "dagster-postgres>=0.29,<0.30" "psycopg2-binary>=2.9"
+	$(BIN)/pip install --quiet -e ".[test,deploy]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from test_pipeline import AS_OF, write_project
 
-from okr_pipeline.orchestration import build_definitions, materialize_day, materialize_days
-from okr_pipeline.orchestration.reports import REPORT_KEY
+from okr_pipeline.orchestration import Names, build_definitions, materialize_day, materialize_days
+
+REPORT_KEY = Names().key("reports", "okr_report")
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ DONE_WHEN = re.compile(
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # SQLAlchemy's own URL grammar (sqlalchemy.engine.url._parse_url) down to the port, so that
 # check reads a URL as the run will: dialect+driver://user:password@host:port/database
+ASSET_KEY = r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$"  # a Dagster asset key, parts joined by /
 SQL_URL = re.compile(
     r"^[A-Za-z][\w+]*://"
     r"(?:[^:/]*(?::[^@]*)?@)?"
@@ -95,6 +96,9 @@ class SourceBase(Strict):
     timeout_seconds: float = Field(default=30, gt=0)  # each request or query, start to end
     retries: int = Field(default=2, ge=0, le=10)
     deadline_minutes: float = Field(default=10, gt=0)  # the whole source: metrics, pages, retries
+    # Upstream Dagster assets the source reads (`analytics/fct_orders`): lineage, and a
+    # refresh of the scores when one of them is materialized.
+    deps: list[Annotated[str, Field(pattern=ASSET_KEY)]] = []
 
     def metric_ids(self) -> list[str]:
         return [f"{self.name}.{metric.name}" for metric in self.metrics]  # type: ignore[attr-defined]

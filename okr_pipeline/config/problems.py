@@ -161,6 +161,10 @@ PATTERN_WORDS = {
     ),
     r"^(manual|[a-z0-9_]+\.[a-z0-9_]+)$": 'expected "<source>.<metric>" or "manual"',
     r"^[\w.-]+/[\w.-]+$": 'expected "<owner>/<repository>"',
+    r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$": (
+        'expected an asset key such as "analytics/fct_orders": letters, digits, _, . and -, '
+        "its parts joined by /"
+    ),
 }
 PLAIN_MESSAGES = {
     "missing": "field required",

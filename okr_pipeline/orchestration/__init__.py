@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from okr_pipeline.orchestration.assets import (
     build_score_assets,
     build_source_assets,
 )
+from okr_pipeline.orchestration.automation import refresh_downstream
 from okr_pipeline.orchestration.jobs import NIGHTLY_JOB, nightly_job, nightly_schedule
+from okr_pipeline.orchestration.names import Names
 from okr_pipeline.orchestration.reports import build_report_asset
 from okr_pipeline.orchestration.resources import (
     OkrProjectResource,
@@ -33,34 +36,51 @@ def as_of_partitions(project) -> dg.DailyPartitionsDefinition:
     )
 
 
-def build_definitions(project_dir: str | Path, warehouse_url: str | None = None) -> dg.Definitions:
-    """Everything Dagster needs for one project; the warehouse URL defaults to
-    $OKR_WAREHOUSE_URL, else SQLite. A URL holding a password always reaches Dagster as
-    `EnvVar("OKR_WAREHOUSE_URL")`, so run config and job snapshots show the name only."""
+def warehouse_setting(url: str | None, names: Names) -> str | dg.EnvVar:
+    """The warehouse as the resource is given it. A URL holding a password reaches Dagster
+    as `EnvVar(<the variable that holds it>)`, so run config and job snapshots show a name,
+    never the password; without a URL, $OKR_WAREHOUSE_URL, else SQLite in the project."""
+    if url is None:
+        return dg.EnvVar(WAREHOUSE_ENV) if os.environ.get(WAREHOUSE_ENV) else None
+    if not sa.engine.make_url(url).password:
+        return url
+    holders = sorted(name for name, value in os.environ.items() if value == url)
+    if not holders:  # given in code: parked in a variable of this project's own
+        holders = ["__".join([WAREHOUSE_ENV, *names.key_prefix]).upper()]
+        os.environ[holders[0]] = url
+    return dg.EnvVar(WAREHOUSE_ENV if WAREHOUSE_ENV in holders else holders[0])
+
+
+def build_definitions(
+    project_dir: str | Path,
+    warehouse_url: str | None = None,
+    key_prefix: Sequence[str] = (),
+    group_name: str | None = None,
+) -> dg.Definitions:
+    """Everything Dagster needs for one project: its assets and checks, the nightly job and
+    schedule, and its resources, every name taken from `key_prefix` (see `Names`). The
+    warehouse URL defaults to $OKR_WAREHOUSE_URL, else SQLite under the project."""
     project_dir = str(Path(project_dir).resolve())
     project = load_project(project_dir)
     partitions = as_of_partitions(project)
-    if warehouse_url is not None and sa.engine.make_url(warehouse_url).password:
-        os.environ[WAREHOUSE_ENV] = warehouse_url
-        warehouse_url = None
-    if warehouse_url is None:
-        warehouse_url = (
-            dg.EnvVar(WAREHOUSE_ENV)
-            if os.environ.get(WAREHOUSE_ENV)
-            else default_warehouse_url(project_dir)
-        )
+    names = Names(tuple(key_prefix), group_name)
+    # Scores refresh between nights only after a source with upstream `deps:` did.
+    refresh = refresh_downstream() if any(s.deps for s in project.sources.values()) else None
+    assets = [
+        build_source_assets(project, partitions, names),
+        build_score_assets(project, partitions, names, refresh),
+        build_report_asset(partitions, names, refresh),
+    ]
+    job = nightly_job(names, assets)
+    warehouse = warehouse_setting(warehouse_url, names) or default_warehouse_url(project_dir)
     return dg.Definitions(
-        assets=[
-            build_source_assets(project, partitions),
-            build_score_assets(project, partitions),
-            build_report_asset(partitions),
-        ],
-        jobs=[nightly_job],
-        schedules=[nightly_schedule(project.settings)],
+        assets=assets,
+        jobs=[job],
+        schedules=[nightly_schedule(project.settings, names, job)],
         resources={
-            "okr_project": OkrProjectResource(project_dir=project_dir),
-            "warehouse": WarehouseResource(url=warehouse_url),
-            "io_manager": RangePickleIOManager(),
+            names.project_resource: OkrProjectResource(project_dir=project_dir),
+            names.warehouse_resource: WarehouseResource(url=warehouse),
+            names.io_manager: RangePickleIOManager(),
         },
     )
 
@@ -121,6 +141,7 @@ __all__ = [
     "NIGHTLY_JOB",
     "PROJECT_ENV",
     "WAREHOUSE_ENV",
+    "Names",
     "as_of_partitions",
     "build_definitions",
     "dagster_home",

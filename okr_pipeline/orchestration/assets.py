@@ -6,6 +6,10 @@ every series), and all tables are written by one step, in one transaction per as
 
 Both steps take a range of as-of days: a Dagster backfill runs up to MAX_DAYS_PER_RUN days
 in one run (its backfill policy), which fetches each source once for the whole range.
+
+Every name (keys, groups, ops, resources) comes from `Names`, so several projects can share a
+code location. A source that lists upstream assets in `deps:` refreshes, with the tables and
+the report after it, when one of them is materialized (see `automation`).
 """
 
 from dataclasses import dataclass
@@ -21,7 +25,8 @@ from okr_pipeline import warehouse as warehouse_tables
 from okr_pipeline.config import Project
 from okr_pipeline.formatting import format_number
 from okr_pipeline.notify import notify
-from okr_pipeline.orchestration.resources import OkrProjectResource, WarehouseResource
+from okr_pipeline.orchestration.automation import refresh_source
+from okr_pipeline.orchestration.names import Names
 from okr_pipeline.sources import SourceFetch
 from okr_pipeline.validation import CHECK_COLUMNS, failed_checks
 
@@ -54,14 +59,6 @@ def as_of_days(context: dg.AssetExecutionContext) -> list[date]:
     keys = context.partition_key_range
     first, last = date.fromisoformat(keys.start), date.fromisoformat(keys.end)
     return [first + timedelta(days) for days in range((last - first).days + 1)]
-
-
-def source_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["sources", name])
-
-
-def warehouse_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["warehouse", table])
 
 
 def _cell(value) -> str:
@@ -99,12 +96,12 @@ def column_schema(table: sa.Table) -> dg.TableSchema:
     )
 
 
-def _source_events(name: str, result: SourceResult):
+def _source_events(key: dg.AssetKey, result: SourceResult):
     fetch, checks = result.fetch, result.checks
     failed = failed_checks(checks)
     yield dg.Output(
         result,
-        output_name=name,
+        output_name=key.to_python_identifier(),
         metadata={
             "dagster/row_count": fetch.rows,
             "status": fetch.status,
@@ -116,14 +113,14 @@ def _source_events(name: str, result: SourceResult):
     )
     errors = [metric.metric_id for metric in fetch.metrics if metric.error]
     yield dg.AssetCheckResult(
-        asset_key=source_key(name),
+        asset_key=key,
         check_name="fetched",
         passed=not errors,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"failed_metrics": ", ".join(errors), "message": fetch.message or ""},
     )
     yield dg.AssetCheckResult(
-        asset_key=source_key(name),
+        asset_key=key,
         check_name="data_checks",
         passed=failed.empty,
         severity=dg.AssetCheckSeverity.WARN,
@@ -131,48 +128,50 @@ def _source_events(name: str, result: SourceResult):
     )
 
 
-def build_source_assets(project: Project, partitions: dg.PartitionsDefinition):
-    names = sorted(project.sources)
-    outs = {
-        name: dg.AssetOut(
-            key=source_key(name),
+def build_source_assets(
+    project: Project, partitions: dg.PartitionsDefinition, names: Names
+) -> dg.AssetsDefinition:
+    """One asset per source, all fetched by one step (can_subset: a run may fetch a few)."""
+    keys = {name: names.key("sources", name) for name in sorted(project.sources)}
+    specs = [
+        dg.AssetSpec(
+            key,
             description=f"Metric series of source `{name}` ({project.sources[name].kind}), "
             "fetched for the as-of day and validated: "
             f"{', '.join(project.sources[name].metric_ids())}.",
-            group_name="sources",
+            group_name=names.group("sources"),
             kinds={project.sources[name].kind},
             owners=OWNERS,
-            is_required=False,
-        )
-        for name in names
-    }
+            skippable=True,
+            deps=[dg.AssetKey.from_user_string(dep) for dep in project.sources[name].deps],
+            automation_condition=refresh_source() if project.sources[name].deps else None,
+        ).with_io_manager_key(names.io_manager)
+        for name, key in keys.items()
+    ]
     check_specs = [
         spec
-        for name in names
+        for key in keys.values()
         for spec in (
-            dg.AssetCheckSpec(
-                "fetched", asset=source_key(name), description="Every metric fetched."
-            ),
-            dg.AssetCheckSpec(
-                "data_checks", asset=source_key(name), description="Every `checks:` rule passed."
-            ),
+            dg.AssetCheckSpec("fetched", asset=key, description="Every metric fetched."),
+            dg.AssetCheckSpec("data_checks", asset=key, description="Every `checks:` rule passed."),
         )
     ]
 
     @dg.multi_asset(
-        name="fetch_sources",
-        outs=outs,
+        name=names.op("fetch_sources"),
+        specs=specs,
         check_specs=check_specs,
         partitions_def=partitions,
         backfill_policy=BACKFILL_POLICY,
         can_subset=True,
+        required_resource_keys={names.project_resource},
     )
-    def fetch_sources(context: dg.AssetExecutionContext, okr_project: OkrProjectResource):
+    def fetch_sources(context: dg.AssetExecutionContext):
         """Fetch the selected sources concurrently, once for all the run's days, and check
         each day's data; a dead source is a warning, not a crash."""
-        project = okr_project.load()
+        project = getattr(context.resources, names.project_resource).load()
         windows = runs.fetch_windows(project, as_of_days(context))
-        selected = sorted(key.path[-1] for key in context.selected_asset_keys)
+        selected = sorted(name for name, key in keys.items() if key in context.selected_asset_keys)
         fetches = runs.fetch_sources(project, selected, runs.covering(windows))
         checks = runs.validate_fetches(project, fetches, windows)
         for fetch in fetches.values():
@@ -182,44 +181,48 @@ def build_source_assets(project: Project, partitions: dg.PartitionsDefinition):
         for name in selected:
             ids = set(project.sources[name].metric_ids())
             source_checks = checks[checks["metric_id"].isin(ids)] if len(checks) else checks
-            yield from _source_events(name, SourceResult(fetches[name], source_checks))
+            yield from _source_events(keys[name], SourceResult(fetches[name], source_checks))
 
     return fetch_sources
 
 
-def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
-    names = sorted(project.sources)
+def build_score_assets(
+    project: Project,
+    partitions: dg.PartitionsDefinition,
+    names: Names,
+    refresh: dg.AutomationCondition | None,
+) -> dg.AssetsDefinition:
+    """The five warehouse tables, written together by one step from every source."""
+    sources = sorted(project.sources)
     specs = [
         dg.AssetSpec(
-            warehouse_key(table),
+            names.key("warehouse", table),
             description=description,
-            group_name="warehouse",
+            group_name=names.group("warehouse"),
             kinds={"sql", "pandas"},
             owners=OWNERS,
-            deps=[source_key(name) for name in names],
+            deps=[names.key("sources", name) for name in sources],
             metadata={
                 "dagster/column_schema": column_schema(warehouse_tables.metadata.tables[table])
             },
+            automation_condition=refresh,
         )
         for table, description in TABLES.items()
     ]
 
     @dg.multi_asset(
-        name="score_okrs",
+        name=names.op("score_okrs"),
         specs=specs,
-        ins={name: dg.AssetIn(source_key(name)) for name in names},
+        ins={name: dg.AssetIn(names.key("sources", name)) for name in sources},
         partitions_def=partitions,
         backfill_policy=BACKFILL_POLICY,
+        required_resource_keys={names.project_resource, names.warehouse_resource},
     )
-    def score_okrs(
-        context: dg.AssetExecutionContext,
-        okr_project: OkrProjectResource,
-        warehouse: WarehouseResource,
-        **sources: SourceResult,
-    ):
+    def score_okrs(context: dg.AssetExecutionContext, **sources: SourceResult):
         """Score every key result and objective, and publish the five tables: one transaction
         per as-of day, oldest first."""
-        project = okr_project.load()
+        project = getattr(context.resources, names.project_resource).load()
+        warehouse = getattr(context.resources, names.warehouse_resource)
         windows = runs.fetch_windows(project, as_of_days(context))
         fetches = {name: result.fetch for name, result in sources.items()}
         checks = pd.concat([result.checks for result in sources.values()], ignore_index=True)
@@ -257,6 +260,6 @@ def build_score_assets(project: Project, partitions: dg.PartitionsDefinition):
             metadata = {"dagster/row_count": counts[table], **summary}
             if table in previews:
                 metadata["preview"] = previews[table]
-            yield dg.MaterializeResult(asset_key=warehouse_key(table), metadata=metadata)
+            yield dg.MaterializeResult(asset_key=names.key("warehouse", table), metadata=metadata)
 
     return score_okrs

@@ -1,29 +1,42 @@
 """The partitioned job and its nightly schedule (`schedule` in okr_project.yaml)."""
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from okr_pipeline.config.models import ProjectSettings
+from okr_pipeline.orchestration.names import Names
 
-NIGHTLY_JOB = "okr_nightly"
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
-nightly_job = dg.define_asset_job(
-    NIGHTLY_JOB,
-    selection=dg.AssetSelection.all(),
-    description="Fetch every source, validate, score every key result, publish the tables.",
-)
+NIGHTLY_JOB = Names().job  # this repository's own code location: no key prefix
 
 
-def nightly_schedule(settings: ProjectSettings) -> dg.ScheduleDefinition:
+def nightly_job(names: Names, assets: list[dg.AssetsDefinition]) -> "UnresolvedAssetJobDefinition":
+    """Every asset of the project: fetch, validate, score, publish, report."""
+    return dg.define_asset_job(
+        names.job,
+        selection=dg.AssetSelection.assets(*assets),
+        description="Fetch every source, validate, score every key result, publish the tables "
+        "and the report.",
+    )
+
+
+def nightly_schedule(
+    settings: ProjectSettings, names: Names, job: "UnresolvedAssetJobDefinition"
+) -> dg.ScheduleDefinition:
     """At `schedule` in the project's timezone, score the day that just ended."""
 
     @dg.schedule(
-        name="okr_nightly_schedule",
+        name=names.schedule,
         cron_schedule=settings.schedule,
         execution_timezone=settings.timezone,
-        job=nightly_job,
+        job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     def okr_nightly_schedule(context: dg.ScheduleEvaluationContext):

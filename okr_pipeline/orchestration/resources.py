@@ -81,10 +81,27 @@ class RangePickleIOManager(dg.ConfigurableIOManager):
         partial.replace(path)  # a reader never sees half a file
 
     def load_input(self, context: dg.InputContext):
+        """The fetch of exactly this range, else the newest one covering it: a day refreshed
+        on its own (one source's upstream data landed) reads the other sources from the
+        night's run, or from the backfill that wrote that day."""
         path = self._path(context, context.instance)
         if not path.exists():
-            raise dg.Failure(
-                f"{context.asset_key.to_user_string()} has no fetch for {path.stem}: "
-                "materialize the sources together with the warehouse tables"
-            )
+            days = context.asset_partition_key_range
+            covering = [
+                stored
+                for stored in path.parent.glob("*..*.pickle")
+                if _covers(stored.stem, days.start, days.end)
+            ]
+            if not covering:
+                raise dg.Failure(
+                    f"{context.asset_key.to_user_string()} has no fetch for {path.stem}: "
+                    "materialize the sources together with the warehouse tables"
+                )
+            path = max(covering, key=lambda stored: stored.stat().st_mtime)
         return pickle.loads(path.read_bytes())
+
+
+def _covers(stem: str, start: str, end: str) -> bool:
+    """Whether a stored range `<first>..<last>` (ISO dates, which sort as text) holds start..end."""
+    first, _, last = stem.partition("..")
+    return first <= start and end <= last
