@@ -164,3 +164,13 @@ def test_a_jira_error_echoing_the_basic_header_shows_no_credential(
     )
     [(request, _)] = httpserver.log
     assert request.headers["Authorization"] == "Basic YW5hQGV4YW1wbGUuY29tOnRvay1qaXJhLTEyMzQ="
+
+
+def test_deps_are_asset_keys_of_the_code_location(project_dir: Path) -> None:
+    edit(project_dir, APP_DB, "kind: sql\n", "kind: sql\ndeps: [analytics/fct_orders, raw]\n")
+    assert load_project(project_dir).sources["app_db"].deps == ["analytics/fct_orders", "raw"]
+    edit(project_dir, APP_DB, "raw]", "raw orders]")
+    assert problems_of(project_dir) == [
+        f"{APP_DB}: source app_db: deps.1: expected an asset key such as "
+        '"analytics/fct_orders": letters, digits, _, . and -, its parts joined by /'
+    ]
