@@ -81,11 +81,14 @@ def write_starter(root: Path, today: date) -> None:
 
 @dg.scaffold_with(OkrPipelineScaffolder)
 class OkrPipelineComponent(dg.Component, dg.Resolvable, dg.Model):
-    """Key results that score themselves: an OKR project's metric sources (SQL, CSV, REST,
-    Prometheus, GitHub, Jira, Targetprocess) fetched and validated, its key results and
-    objectives scored into warehouse tables, and an HTML report, every as-of day, on a
-    nightly schedule. A source that lists upstream assets in `deps:` shows their lineage and
-    refreshes the day's scores when one of them is materialized."""
+    """OKR key results that score themselves, every night, from your metric sources.
+
+    An OKR project's metric sources (SQL, CSV, REST, Prometheus, GitHub, Jira, Targetprocess)
+    are fetched and validated, its key results and objectives scored into warehouse tables,
+    and an HTML report published, for every as-of day, on a nightly schedule. A source that
+    lists upstream assets in `deps:` shows their lineage and refreshes the day's scores when
+    one of them is materialized.
+    """
 
     project_dir: str = Field(
         default=".",
