@@ -36,12 +36,14 @@ def as_of_partitions(project) -> dg.DailyPartitionsDefinition:
     )
 
 
-def warehouse_setting(url: str | None, names: Names) -> str | dg.EnvVar:
+def warehouse_setting(url: str | None, names: Names, project_dir: str) -> str | dg.EnvVar:
     """The warehouse as the resource is given it. A URL holding a password reaches Dagster
     as `EnvVar(<the variable that holds it>)`, so run config and job snapshots show a name,
     never the password; without a URL, $OKR_WAREHOUSE_URL, else SQLite in the project."""
     if url is None:
-        return dg.EnvVar(WAREHOUSE_ENV) if os.environ.get(WAREHOUSE_ENV) else None
+        if os.environ.get(WAREHOUSE_ENV):
+            return dg.EnvVar(WAREHOUSE_ENV)
+        return default_warehouse_url(project_dir)
     if not sa.engine.make_url(url).password:
         return url
     holders = sorted(name for name, value in os.environ.items() if value == url)
@@ -72,7 +74,7 @@ def build_definitions(
         build_report_asset(partitions, names, refresh),
     ]
     job = nightly_job(names, assets)
-    warehouse = warehouse_setting(warehouse_url, names) or default_warehouse_url(project_dir)
+    warehouse = warehouse_setting(warehouse_url, names, project_dir)
     return dg.Definitions(
         assets=assets,
         jobs=[job],
