@@ -32,6 +32,8 @@ def test_the_nightly_run_publishes_the_dated_page_and_latest(project, tmp_path, 
     pages = project / "pages"
     assert sorted(path.name for path in pages.iterdir()) == ["2026-11-10.html", "latest.html"]
     assert (pages / "latest.html").read_bytes() == (pages / "2026-11-10.html").read_bytes()
+    # a web server running as another user can read both pages (mkstemp alone gives 0600)
+    assert {(page.stat().st_mode & 0o777) for page in pages.iterdir()} == {0o644}
     assert 'as of <time datetime="2026-11-10">' in (pages / "latest.html").read_text()
     metadata = report_metadata(result)
     assert metadata["path"].value == str(pages / "2026-11-10.html")

@@ -35,11 +35,17 @@ class PublishedReport:
     removed: list[Path]  # dated pages past keep_days
 
 
+PAGE_MODE = 0o644
+"""Readable by everyone: the folder is meant to be served, and a web server usually runs as
+another user (the temporary file would otherwise keep mkstemp's 0600)."""
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, PAGE_MODE)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
         os.replace(temporary, path)
