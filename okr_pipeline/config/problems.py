@@ -235,11 +235,18 @@ def problems_from_validation(
             continue
         loc = tuple(entry["loc"][drop:])
         item, field = describe_location(raw, loc, root_item)
+        misspelled = None
         if entry["type"] in ("union_tag_not_found", "union_tag_invalid"):
             tag = (entry.get("ctx") or {}).get("discriminator", "").strip("'")
-            field = ".".join(part for part in (field, tag) if part)
+            if entry["type"] == "union_tag_not_found":
+                misspelled = _misspelled_tag(entry.get("input"), tag, model, entry["loc"])
+            field = ".".join(part for part in (field, misspelled or tag) if part)
         if entry["type"] == "union_tag_not_found":
-            message = "field required"
+            message = (
+                f"unknown field {misspelled!r} (did you mean {tag!r}?)"
+                if misspelled
+                else "field required"
+            )
         elif entry["type"] == "extra_forbidden":
             name = entry["loc"][-1]
             known = field_names(model, entry["loc"][:-1])
@@ -248,6 +255,17 @@ def problems_from_validation(
             message = _message(entry)
         problems.append(ConfigProblem(file, item, field, message))
     return problems
+
+
+def _misspelled_tag(written: Any, tag: str, model: type[BaseModel], loc: tuple) -> str | None:
+    """The key of `written` that most likely meant the missing `tag` (`tpe` for `type`): a
+    key no member of the union knows, close to the tag. pydantic stops at the missing tag,
+    so the misspelling is not reported as an unknown field otherwise."""
+    if not isinstance(written, dict) or not tag:
+        return None
+    known = field_names(model, tuple(loc))
+    unknown = [key for key in written if isinstance(key, str) and key not in known]
+    return next((key for key in unknown if closest(key, {tag}) == tag), None)
 
 
 def field_names(model: type[BaseModel], loc: tuple) -> set[str]:

@@ -155,6 +155,28 @@ CASES = [
         [f"{PLATFORM}: objective reliable-platform › key result status-page: type: field required"],
         id="missing-type",
     ),
+    # A misspelled union tag (type, kind) is named as such, not just reported missing.
+    pytest.param(
+        [sub(PLATFORM, "        type: boolean\n", "        tpe: boolean\n")],
+        [
+            f"{PLATFORM}: objective reliable-platform › key result status-page: tpe: "
+            "unknown field 'tpe' (did you mean 'type'?)"
+        ],
+        id="misspelled-type-of-a-key-result",
+    ),
+    pytest.param(
+        [sub("metric_sources/gh.yaml", "kind: github\n", "knd: github\n")],
+        ["metric_sources/gh.yaml: source gh: knd: unknown field 'knd' (did you mean 'kind'?)"],
+        id="misspelled-kind-of-a-source",
+    ),
+    pytest.param(
+        [sub("metric_sources/events.yaml", "{type: page_number,", "{typ: page_number,")],
+        [
+            "metric_sources/events.yaml: source events: paginator.typ: "
+            "unknown field 'typ' (did you mean 'type'?)"
+        ],
+        id="misspelled-type-of-a-paginator",
+    ),
     pytest.param(
         [sub(PLATFORM, "type: stay_below", "type: stay_under")],
         [
