@@ -21,3 +21,12 @@ def format_number(value: float | None) -> str:
     if magnitude >= 100 or value == int(value):
         return f"{value:.0f}"
     return f"{value:.3g}"
+
+
+def format_score(value: float | None) -> str:
+    """A score or an expected pace with two decimals, rounded half up as scores and each
+    objective's status_reason are (0.575 -> 0.58, where `:.2f` gives 0.57); an en dash for
+    no value. An objective's roll-up score is stored unrounded."""
+    if not is_number(value):
+        return "–"
+    return f"{math.floor(value * 100 + 0.5 + 1e-9) / 100:.2f}"

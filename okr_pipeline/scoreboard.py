@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from okr_pipeline.formatting import format_number, is_number
+from okr_pipeline.formatting import format_number, format_score
 from okr_pipeline.warehouse_errors import NO_SCORES, WarehouseError, not_scored, unreachable
 
 STATUS_STYLES = {
@@ -189,13 +189,9 @@ def _plain(column: str, value):
     return value
 
 
-def _fraction(value) -> str:
-    return f"{value:.2f}" if is_number(value) else "–"
-
-
 def _score(row: Row) -> str:
     """A key result with no data has no score to show, whatever progress 0 stored."""
-    return "–" if row["status"] == "no_data" else _fraction(row["score"])
+    return "–" if row["status"] == "no_data" else format_score(row["score"])
 
 
 # Wide enough for any row: ids of 100 characters and a reason of 500.
@@ -249,7 +245,7 @@ def render(scores: Scores, filtered: bool = False, out: TextIO | None = None) ->
             table.add_row(Text(f"cycle {cycle}", style="bold underline"), end_section=False)
         table.add_row(
             label(objective["objective_id"], "bold"),
-            "", "", _fraction(objective["score"]), _fraction(objective["expected"]),
+            "", "", format_score(objective["score"]), format_score(objective["expected"]),
             _status(objective["status"]),
         )  # fmt: skip
         for kr in own:
@@ -257,7 +253,7 @@ def render(scores: Scores, filtered: bool = False, out: TextIO | None = None) ->
             table.add_row(
                 label(f"  {kr['kr_id']}"),
                 format_number(kr["current_value"]), format_number(kr["target"]),
-                _score(kr), _fraction(kr["expected"]), _status(kr["status"]),
+                _score(kr), format_score(kr["expected"]), _status(kr["status"]),
                 Text(data, style="red" if data else ""),
             )  # fmt: skip
     console.print(table)

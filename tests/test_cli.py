@@ -269,3 +269,23 @@ def test_check_and_schema_take_no_warehouse(tmp_path):
         result = okr(command, "--warehouse", "sqlite:///x.db", cwd=root)
         assert result.returncode == 2, command
         assert "unrecognized arguments: --warehouse" in result.stderr
+
+
+def test_an_objective_row_rounds_its_score_as_the_reasons_do():
+    """An objective's roll-up score is stored unrounded: 0.575 shows 0.58 in its row, as in
+    the status_reason of its parent (`:.2f` alone would print 0.57); the report shares it."""
+    from okr_pipeline.formatting import format_score
+    from okr_pipeline.scoreboard import Scores, render
+
+    values = (0.575, 0.845, 0.125, 0.695, 0.4, 1, None, float("nan"))
+    assert [format_score(v) for v in values] == [
+        "0.58", "0.85", "0.13", "0.70", "0.40", "1.00", "–", "–",
+    ]  # fmt: skip
+    objective = {
+        "cycle_id": "Q4", "objective_id": "stop-churn", "team": "cs", "score": 0.575,
+        "expected": 0.7826, "status": "off_track", "status_reason": "off_track: key result x",
+    }  # fmt: skip
+    out = io.StringIO()
+    render(Scores("2026-11-21", [], [objective]), out=out)
+    (row,) = [line for line in out.getvalue().splitlines() if line.split()[:1] == ["stop-churn"]]
+    assert row.split() == ["stop-churn", "0.58", "0.78", "off_track"]

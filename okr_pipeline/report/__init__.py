@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from okr_pipeline import warehouse
 from okr_pipeline.config import Project
-from okr_pipeline.formatting import format_number, is_number
+from okr_pipeline.formatting import format_number, format_score, is_number
 from okr_pipeline.report.charts import Trend, pace_points, trend_chart
 from okr_pipeline.validation import failed_checks
 from okr_pipeline.warehouse_errors import NO_SCORES, not_scored
@@ -380,7 +380,7 @@ def _environment() -> Environment:
     env.filters.update(
         num=format_number,
         percent=_percent,
-        score=lambda v: "–" if not is_number(v) else f"{v:.2f}",
+        score=format_score,
         width=lambda v: 0 if not is_number(v) else round(min(max(v, 0.0), 1.0) * 100, 1),
         status_label=lambda s: STATUS_LABELS.get(s, s),
         data_label=lambda s: DATA_LABELS.get(s, s),
