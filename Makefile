@@ -21,10 +21,11 @@ demo: $(STAMP)
 	$(BIN)/okr-pipeline backfill --start $(DEMO_START) --end $(DEMO_DATE)
 	$(BIN)/okr-pipeline run --date $(DEMO_DATE)
 
-# The Dagster UI on the history `okr-pipeline run` and `backfill` keep (.okr/dagster).
+# The Dagster UI on the history `okr-pipeline run` and `backfill` keep: $DAGSTER_HOME when
+# it is set, else .okr/dagster.
 ui: $(STAMP)
-	mkdir -p .okr/dagster
-	DAGSTER_HOME=$(CURDIR)/.okr/dagster $(BIN)/dagster dev -w workspace.yaml
+	home="$${DAGSTER_HOME:-$(CURDIR)/.okr/dagster}" && mkdir -p "$$home" && \
+	DAGSTER_HOME="$$home" $(BIN)/dagster dev -w workspace.yaml
 
 test: $(STAMP)
 	$(BIN)/ruff check okr_pipeline tests definitions.py

@@ -265,3 +265,11 @@ def test_dg_scaffolds_a_starter_that_validates(dg_project):
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "All code locations passed validation." in validate.stdout + validate.stderr
     shutil.rmtree(starter / "okr_project" / ".okr", ignore_errors=True)
+
+
+def test_the_refresh_runs_under_the_default_automation_sensor_which_starts_stopped(platform):
+    """The README tells users to turn the sensor on once: Dagster creates it stopped."""
+    defs, _ = platform
+    (sensor,) = defs.get_repository_def().sensor_defs
+    assert sensor.name == "default_automation_condition_sensor"
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED

@@ -87,3 +87,30 @@ def test_cli_runs_and_ui_launched_runs_share_one_history(tmp_path):
     assert {row["as_of"] for row in json.loads(status.stdout)} == {"2026-11-11"}
     latest = (project / ".okr" / "reports" / "latest.html").read_text()
     assert '<time datetime="2026-11-11">' in latest
+
+
+def test_make_ui_opens_the_home_the_cli_writes(tmp_path, monkeypatch):
+    """`make ui` starts `dagster dev` on `dagster_home`, the home `okr-pipeline run` keeps:
+    $DAGSTER_HOME when it is set, else `<project>/.okr/dagster`. A stand-in `dagster` prints
+    the home it was given; the Makefile runs from a copy, so nothing is made in the repo."""
+    from okr_pipeline.orchestration import dagster_home
+
+    (tmp_path / "Makefile").write_text((REPO / "Makefile").read_text())
+    fake = tmp_path / "bin" / "dagster"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "$DAGSTER_HOME $*"\n')
+    fake.chmod(0o755)
+
+    for home in (None, str(tmp_path / "elsewhere")):
+        if home:
+            monkeypatch.setenv("DAGSTER_HOME", home)
+        else:
+            monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        done = subprocess.run(
+            ["make", "-s", "ui", "STAMP=", f"BIN={fake.parent}"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        expected = dagster_home(tmp_path)
+        assert done.stdout.strip() == f"{expected} dev -w workspace.yaml"
+        assert expected.is_dir()
