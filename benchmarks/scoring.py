@@ -1,15 +1,16 @@
-"""Time the pure scoring core on 10,000 and 100,000 key results over 1,000 metrics x 365 days.
+"""Time the pure scoring core: 10,000 and 100,000 key results over 1,000 metrics, and
+1,000,000 key results over 100,000 metrics, each metric 365 days of values.
 
-    .venv/bin/python benchmarks/scoring.py [--sizes 10000 100000] [--runs 3]
+    .venv/bin/python benchmarks/scoring.py [--sizes 10000 100000 1000000] [--runs 3]
 
-The definition frames are built directly (no YAML: 100,000 key results would measure the
+The definition frames are built directly (no YAML: a million key results would measure the
 loader), from a fixed seed: one year-long cycle, objectives of 5 key results, a mix of
 increase, decrease, stay_above and stay_between over last, sum and mean, a tenth of them on a
-trailing 30-day window. The values are 1,000 seeded random walks of 365 days; the as-of date
-is one day (2026-09-30). The floor beside each figure is one pandas merge of the key results
-with the values plus one groupby over the merged rows, i.e. the least any frame-at-once
-scoring has to do. Each size runs in its own process, so that its peak memory (ru_maxrss,
-taken after the scoring runs and before the floor) is its own.
+trailing 30-day window. The values are seeded random walks of 365 days; the as-of date is one
+day (2026-09-30). The floor beside each figure is what no design can avoid: one groupby over
+the values up to the as-of date (by metric) plus one join of the key results to that frame of
+aggregates. Each size runs in its own process, so that its peak memory (ru_maxrss, taken after
+the scoring runs and before the floor, the workload's own frames included) is its own.
 """
 
 from __future__ import annotations
@@ -31,14 +32,21 @@ from harness import figure, median_seconds  # noqa: E402
 
 from okr_pipeline.scoring import OkrFrames, score  # noqa: E402
 
-METRICS, DAYS = 1000, 365
+DAYS = 365
 AS_OF = date(2026, 9, 30)
-TARGETS = {10_000: (3.0, 1.0), 100_000: (None, 10.0)}  # (ratio, seconds)
-MEMORY_LIMIT_MB = 2048
+METRICS = {10_000: 1_000, 100_000: 1_000, 1_000_000: 100_000}
+TARGETS = {  # (ratio to the floor, seconds, peak MB)
+    10_000: (2.0, 1.0, 2048),
+    100_000: (None, 10.0, 2048),
+    1_000_000: (2.0, 60.0, 4096),
+}
 
 
-def workload(krs: int, seed: int = 7) -> tuple[OkrFrames, pd.DataFrame]:
+def workload(krs: int, metrics: int, seed: int = 7) -> tuple[OkrFrames, pd.DataFrame]:
+    """The frames and values, built without a copy too many: the values' metric ids are
+    references to one string per metric, as a frame read from a database holds them."""
     rng = np.random.default_rng(seed)
+    metric_ids = np.array([f"s{m // 50}.m{m}" for m in range(metrics)], dtype=object)
     objectives = (krs + 4) // 5
     kinds = np.array(["increase", "decrease", "stay_above", "stay_between"], dtype=object)
     aggregations = np.array(["last", "sum", "mean"], dtype=object)
@@ -51,7 +59,7 @@ def workload(krs: int, seed: int = 7) -> tuple[OkrFrames, pd.DataFrame]:
             "title": "a key result",
             "owner": "owner@example.com",
             "type": kind,
-            "metric_id": [f"s{m // 50}.m{m}" for m in rng.integers(0, METRICS, krs)],
+            "metric_id": metric_ids[rng.integers(0, metrics, krs)],
             "unit": "units",
             "baseline": np.where(kind == "decrease", 900.0, 100.0),
             "target": np.where(kind == "decrease", 50.0, 800.0),
@@ -88,64 +96,62 @@ def workload(krs: int, seed: int = 7) -> tuple[OkrFrames, pd.DataFrame]:
             }
         ),
         key_results=key_results,
-        metrics=pd.DataFrame(
-            {
-                "metric_id": [f"s{m // 50}.m{m}" for m in range(METRICS)],
-                "unit": "units",
-                "fresh_within_days": 2.0,
-            }
-        ),
+        metrics=pd.DataFrame({"metric_id": metric_ids, "unit": "units", "fresh_within_days": 2.0}),
     )
-    steps = rng.normal(1.0, 3.0, (METRICS, DAYS))
+    walks = rng.normal(1.0, 3.0, (metrics, DAYS))
+    np.cumsum(walks, axis=1, out=walks)
+    np.abs(walks, out=walks)
+    walks += 100.0
     values = pd.DataFrame(
         {
-            "metric_id": np.repeat([f"s{m // 50}.m{m}" for m in range(METRICS)], DAYS),
-            "ts": np.tile(pd.date_range("2026-01-01", periods=DAYS).to_numpy(), METRICS),
-            "value": (np.abs(np.cumsum(steps, axis=1)) + 100.0).ravel(),
-        }
+            "metric_id": np.repeat(metric_ids, DAYS),
+            "ts": np.tile(pd.date_range("2026-01-01", periods=DAYS).to_numpy(), metrics),
+            "value": walks.ravel(),
+        },
+        copy=False,
     )
     return frames, values
 
 
 def floor(frames: OkrFrames, values: pd.DataFrame) -> pd.DataFrame:
-    """One merge and one groupby over the same frames: the least a frame-at-once scorer does."""
-    merged = frames.key_results[["cycle_id", "kr_id", "metric_id"]].merge(
-        values[values["ts"] <= pd.Timestamp(AS_OF)], on="metric_id"
-    )
-    return merged.groupby(["cycle_id", "kr_id"], sort=False)["value"].agg(["last", "sum", "mean"])
+    """One groupby over the values up to the as-of date, one join of the key results to it."""
+    upto = values[values["ts"] <= pd.Timestamp(AS_OF)]
+    aggregates = upto.groupby("metric_id", sort=False)["value"].agg(["last", "sum", "mean"])
+    return frames.key_results[["cycle_id", "kr_id", "metric_id"]].join(aggregates, on="metric_id")
 
 
 def measure(krs: int, runs: int) -> None:
-    frames, values = workload(krs)
+    metrics = METRICS.get(krs, 1_000)
+    frames, values = workload(krs, metrics)
     problems = pd.DataFrame(columns=["metric_id", "data_status", "data_message"])
     scored = score(frames, values, problems, AS_OF).kr_scores
     assert len(scored) == krs and scored["current_value"].notna().all(), "nothing was scored"
     seconds = median_seconds(lambda: score(frames, values, problems, AS_OF), runs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     floor_seconds = median_seconds(lambda: floor(frames, values), runs)
-    ratio_target, seconds_target = TARGETS.get(krs, (None, float("inf")))
+    ratio_target, seconds_target, memory_target = TARGETS.get(krs, (None, float("inf"), 4096))
     met = seconds < seconds_target and (
         ratio_target is None or seconds <= ratio_target * floor_seconds
     )
     target = (f"<= {ratio_target:g}x and " if ratio_target else "") + f"< {seconds_target:g} s"
     figure(
-        f"scoring core, {krs:,} KRs over {METRICS:,} metrics x {DAYS} days, one as-of date",
+        f"scoring core, {krs:,} KRs over {metrics:,} metrics x {DAYS} days, one as-of date",
         seconds,
-        "one merge + groupby",
+        "one groupby of the values + one join of the KRs",
         floor_seconds,
         target,
         met,
     )
     print(
         f"scoring core, {krs:,} KRs: peak memory {peak_mb:,.0f} MB (ru_maxrss, frames included)"
-        f" | target < {MEMORY_LIMIT_MB:,} MB: {'MET' if peak_mb < MEMORY_LIMIT_MB else 'MISSED'}",
+        f" | target < {memory_target:,} MB: {'MET' if peak_mb < memory_target else 'MISSED'}",
         flush=True,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(TARGETS))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()

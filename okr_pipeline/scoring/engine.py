@@ -21,7 +21,14 @@ from okr_pipeline.scoring.frames import (
     OkrFrames,
 )
 from okr_pipeline.scoring.objectives import score_objectives
-from okr_pipeline.scoring.windows import Segments, SeriesStore, to_days
+from okr_pipeline.scoring.windows import (
+    Aggregates,
+    SeriesStore,
+    Windows,
+    count_within,
+    positions,
+    to_days,
+)
 
 KR_SCORE_COLUMNS = [
     "as_of", "cycle_id", "kr_id", "objective_id", "title", "owner", "team", "type", "metric_id",
@@ -65,13 +72,10 @@ def score(
             as_of_day,
         )
     ]
-    all_values = pd.concat(
-        [values[["metric_id", "ts", "value"]], frames.manual_values[["metric_id", "ts", "value"]]],
-        ignore_index=True,
-    )
-    store = SeriesStore.build(all_values, as_of_day)
-    krs = _score_key_results(frames, cycles, store, data_problems, as_of_day)
-    objectives = score_objectives(frames, cycles, krs)
+    store = SeriesStore.build(values, frames.manual_values)
+    objectives = frames.objectives[frames.objectives["cycle_id"].isin(cycles["cycle_id"])]
+    krs = _score_key_results(frames, cycles, objectives, store, data_problems, as_of_day)
+    objectives = score_objectives(objectives, krs)
     return ScoreTables(
         kr_scores=_output(krs, KR_SCORE_COLUMNS, as_of),
         objective_scores=_output(objectives, OBJECTIVE_SCORE_COLUMNS, as_of),
@@ -81,87 +85,110 @@ def score(
 # ---------------------------------------------------------------- key results
 
 
-def _key_result_frame(frames: OkrFrames, cycles: pd.DataFrame) -> pd.DataFrame:
-    """Key results of the cycles in scope, with cycle dates, owner/team and unit resolved."""
-    objectives = frames.objectives[["cycle_id", "objective_id", "owner", "team"]].rename(
-        columns={"owner": "objective_owner"}
+def _key_result_frame(
+    frames: OkrFrames, cycles: pd.DataFrame, objectives: pd.DataFrame
+) -> pd.DataFrame:
+    """Key results of the cycles in scope, with cycle dates, owner/team and unit resolved,
+    and `objective_row`: the row of the key result's objective in `objectives`."""
+    krs = frames.key_results.merge(
+        cycles[["cycle_id", "start_day", "end_day", "at_risk_margin", "off_track_margin"]],
+        on="cycle_id",
+    ).reset_index(drop=True)
+    objective_row = positions(
+        [
+            objectives["cycle_id"].to_numpy(dtype=object),
+            objectives["objective_id"].to_numpy(dtype=object),
+        ],
+        [krs["cycle_id"].to_numpy(dtype=object), krs["objective_id"].to_numpy(dtype=object)],
     )
-    krs = (
-        frames.key_results.merge(
-            cycles[["cycle_id", "start_day", "end_day", "at_risk_margin", "off_track_margin"]],
-            on="cycle_id",
-        )
-        .merge(objectives, on=["cycle_id", "objective_id"], how="left")
-        .reset_index(drop=True)
+    krs["objective_row"] = objective_row
+    owner = krs["owner"].to_numpy(dtype=object)
+    objective_owner = _at(objectives["owner"].to_numpy(dtype=object), objective_row, None)
+    krs["owner"] = np.where(pd.notna(owner), owner, objective_owner)
+    krs["team"] = _at(objectives["team"].to_numpy(dtype=object), objective_row, None)
+    unit = krs["unit"].to_numpy(dtype=object)
+    metric_row = pd.Index(frames.metrics["metric_id"]).get_indexer(
+        krs["metric_id"].to_numpy(dtype=object)
     )
-    krs["owner"] = krs["owner"].where(krs["owner"].notna(), krs["objective_owner"])
-    metric_units = frames.metrics.set_index("metric_id")["unit"]
-    krs["unit"] = krs["unit"].where(krs["unit"].notna(), krs["metric_id"].map(metric_units))
-    manual = (krs["metric_id"] == MANUAL).to_numpy()
-    krs["series_id"] = np.where(manual, MANUAL_PREFIX + krs["kr_id"].astype(str), krs["metric_id"])
+    krs["metric_row"] = metric_row
+    metric_unit = _at(frames.metrics["unit"].to_numpy(dtype=object), metric_row, None)
+    krs["unit"] = np.where(pd.notna(unit), unit, metric_unit)
+    series_id = krs["metric_id"].to_numpy(dtype=object).copy()
+    manual = series_id == MANUAL
+    series_id[manual] = MANUAL_PREFIX + krs["kr_id"].to_numpy(dtype=object)[manual].astype(str)
+    krs["series_id"] = series_id
     return krs
 
 
 def _score_key_results(
     frames: OkrFrames,
     cycles: pd.DataFrame,
+    objectives: pd.DataFrame,
     store: SeriesStore,
     data_problems: pd.DataFrame,
     as_of_day: int,
 ) -> pd.DataFrame:
     """Every column of kr_scores, one step (one rule or a few) at a time."""
-    krs = _key_result_frame(frames, cycles)
+    krs = _key_result_frame(frames, cycles, objectives)
     krs["first_day"], krs["last_day"] = rules.window_bounds(
         as_of_day,
         krs["start_day"].to_numpy(dtype=np.int64),
         krs["end_day"].to_numpy(dtype=np.int64),
         krs["window_days"].to_numpy(),
     )
-    segments = _measure(krs, store)
+    windows, aggregates = _measure(krs, store)
     _measured_progress(krs)
     _milestone_progress(frames, krs, store)
     _rollup_progress(frames, krs)
     _expected(frames, krs, as_of_day)
     _grade_and_status(krs, as_of_day)
-    _forecast(krs, segments)
+    _forecast(krs, windows, aggregates)
     _data_status(frames, krs, store, data_problems, as_of_day)
     _checkins(frames, krs, as_of_day)
     return krs
 
 
-def _measure(krs: pd.DataFrame, store: SeriesStore) -> Segments:
+def _measure(krs: pd.DataFrame, store: SeriesStore) -> tuple[Windows, Aggregates]:
     """Window aggregates of each key result's series: current_value, the first observation of
-    the cycle (for a derived baseline), and the share of days meeting a stay_* condition."""
+    the cycle (for a derived baseline), and the share of days meeting a stay_* condition.
+    Each is computed once per distinct window and gathered to the key results."""
     codes = store.code_of(krs["series_id"])
+    krs["series_code"] = codes
     first_day = krs["first_day"].to_numpy()
     last_day = krs["last_day"].to_numpy()
-    segments = Segments.expand(store, *store.bounds(codes, first_day, last_day))
-    count = segments.n.astype(np.float64)
+    end_day = krs["end_day"].to_numpy(dtype=np.int64)
+    windows = Windows.find(store, codes, first_day, last_day, end_day)
+    aggregates = windows.aggregate(store, end_day[windows.rows])
+    window = windows.of
+    count = windows.n[window].astype(np.float64)
     per_value = np.where(count > 0, count, np.nan)
-    total = segments.reduce(np.add, segments.values)
+    total = aggregates.total[window]
     krs["current_value"] = rules.current_value(
         krs["aggregation"].to_numpy(dtype=object),
         {
-            "last": segments.last(segments.values),
+            "last": windows.last_value(store)[window],
             "sum": total,
             "mean": total / per_value,
-            "min": segments.reduce(np.minimum, segments.values),
-            "max": segments.reduce(np.maximum, segments.values),
+            "min": aggregates.minimum[window],
+            "max": aggregates.maximum[window],
             "count": count,
         },
     )
     krs["has_data"] = count > 0
-    krs["first_observation"] = store.first_value(
-        codes, krs["start_day"].to_numpy(dtype=np.int64), last_day
-    )
+    cycle_so_far = Windows.find(store, codes, krs["start_day"].to_numpy(dtype=np.int64), last_day)
+    krs["first_observation"] = cycle_so_far.first_value(store)[cycle_so_far.of]
     kr_type = krs["type"].to_numpy(dtype=object)
     lower, upper = rules.stay_bounds(
         kr_type, krs["target"].to_numpy(), krs["min"].to_numpy(), krs["max"].to_numpy()
     )
     krs["met"] = rules.within(krs["current_value"].to_numpy(), lower, upper)
-    day_met = rules.within(segments.values, lower[segments.owner], upper[segments.owner])
-    krs["share_met"] = segments.reduce(np.add, day_met) / per_value
-    return segments
+    stay = np.isin(kr_type, rules.STAY_TYPES)
+    days_met = np.zeros(len(krs))
+    days_met[stay] = count_within(
+        store, windows.lo[window][stay], windows.hi[window][stay], lower[stay], upper[stay]
+    )
+    krs["share_met"] = days_met / per_value
+    return windows, aggregates
 
 
 def _measured_progress(krs: pd.DataFrame) -> None:
@@ -222,20 +249,14 @@ def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore
     if milestones.empty:
         return
     codes = store.code_of(milestones["metric_id"])
-    segments = Segments.expand(
-        store,
-        *store.bounds(codes, milestones["first_day"].to_numpy(), milestones["last_day"].to_numpy()),
+    windows = Windows.find(
+        store, codes, milestones["first_day"].to_numpy(), milestones["last_day"].to_numpy()
     )
-    threshold = milestones["threshold"].to_numpy()[segments.owner]
-    op = milestones["op"].to_numpy(dtype=object)[segments.owner]
-    value = segments.values
-    hit = np.select(
-        [op == ">=", op == "<=", op == ">", op == "<", op == "=="],
-        [value >= threshold, value <= threshold, value > threshold, value < threshold,
-         np.abs(value - threshold) <= rules.EPSILON],
-        default=False,
-    )  # fmt: skip
-    ever = np.nan_to_num(segments.reduce(np.maximum, hit)) > 0
+    lower, upper = rules.milestone_bounds(
+        milestones["op"].to_numpy(dtype=object), milestones["threshold"].to_numpy()
+    )
+    lo, hi = windows.lo[windows.of], windows.hi[windows.of]
+    ever = count_within(store, lo, hi, lower, upper) > 0
     done = milestones["done"].to_numpy(dtype=bool) | ever
     weight = milestones["weight"].to_numpy()
     per_kr = (
@@ -244,7 +265,7 @@ def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore
                 "row": milestones["row"].to_numpy(),
                 "total_weight": weight,
                 "done_weight": weight * done,
-                "has_data": milestones["metric_id"].isna().to_numpy() | (segments.n > 0),
+                "has_data": milestones["metric_id"].isna().to_numpy() | (hi > lo),
             }
         )
         .groupby("row")
@@ -391,7 +412,7 @@ def _grade_and_status(krs: pd.DataFrame, as_of_day: int) -> None:
     )
 
 
-def _forecast(krs: pd.DataFrame, segments: Segments) -> None:
+def _forecast(krs: pd.DataFrame, windows: Windows, aggregates: Aggregates) -> None:
     """forecast_value: the least-squares line through the window's (day, value) points
     at the cycle end, null with fewer than 3 points; for `sum` through the running sum (and
     for `count` through the running count). forecast_progress = clamp(attainment(forecast)).
@@ -401,20 +422,25 @@ def _forecast(krs: pd.DataFrame, segments: Segments) -> None:
     restarts with the window and has no meaning at the cycle end."""
     kr_type = krs["type"].to_numpy(dtype=object)
     aggregation = krs["aggregation"].to_numpy(dtype=object)
-    owner = segments.owner
-    x = (segments.days - krs["end_day"].to_numpy(dtype=np.int64)[owner]).astype(np.float64)
-    y = np.select(
-        [aggregation[owner] == "sum", aggregation[owner] == "count"],
-        [segments.running_sum(segments.values), segments.running_sum(np.ones(len(x)))],
-        default=segments.values,
+    window = windows.of
+    n = windows.n[window].astype(np.float64)
+    by_aggregation = [aggregation == "sum", aggregation == "count"]
+    sum_y = np.select(
+        by_aggregation,
+        [aggregates.sum_running[window], n * (n + 1) / 2],
+        default=aggregates.total[window],
     )
-    n = segments.n.astype(np.float64)
+    sum_xy = np.select(
+        by_aggregation,
+        [aggregates.sum_x_running[window], aggregates.sum_x_count[window]],
+        default=aggregates.sum_xy[window],
+    )
     value = rules.least_squares_at_zero(
         n,
-        np.nan_to_num(segments.reduce(np.add, x)),
-        np.nan_to_num(segments.reduce(np.add, y)),
-        np.nan_to_num(segments.reduce(np.add, x * x)),
-        np.nan_to_num(segments.reduce(np.add, x * y)),
+        np.nan_to_num(aggregates.sum_x[window]),
+        np.nan_to_num(sum_y),
+        np.nan_to_num(aggregates.sum_xx[window]),
+        np.nan_to_num(sum_xy),
     )
     running = np.isin(aggregation, ("sum", "count"))
     trailing = ~np.isnan(krs["window_days"].to_numpy())
@@ -453,68 +479,78 @@ def _data_status(
     D, in or out of the window. A milestones key result looks at each of its `done_when`
     metrics and shows the most severe, its message prefixed with the metric id; a rollup has
     none of its own (its children carry theirs)."""
-    fresh = frames.metrics.set_index("metric_id")["fresh_within_days"]
-    measured = _kr_rows(krs, "series_id", "metric_id")
-    measured = measured[measured["series_id"].notna()]
-    manual = measured["metric_id"] == MANUAL
-    measured = measured.assign(
-        fresh=np.where(manual, MANUAL_FRESH_WITHIN_DAYS, measured["metric_id"].map(fresh)),
-        metric_id=measured["metric_id"].where(~manual, None),
-        prefix="",
-    )
+    measured = np.flatnonzero(krs["series_id"].notna().to_numpy())
+    manual = krs["metric_id"].to_numpy(dtype=object)[measured] == MANUAL
     milestones = frames.milestones.merge(_kr_rows(krs), on=["cycle_id", "kr_id"])
     milestones = milestones[milestones["metric_id"].notna()]
-    milestones = milestones.assign(
-        series_id=milestones["metric_id"],
-        fresh=milestones["metric_id"].map(fresh),
-        prefix=milestones["metric_id"] + ": ",
+    milestone_metric = milestones["metric_id"].to_numpy(dtype=object)
+    metric_index = pd.Index(frames.metrics["metric_id"])
+    # one (key result, series) pair per measured key result and per done_when milestone
+    row = np.concatenate([measured, milestones["row"].to_numpy(dtype=np.int64)])
+    series_code = np.concatenate(
+        [krs["series_code"].to_numpy()[measured], store.code_of(milestones["metric_id"])]
     )
-    columns = ["row", "series_id", "metric_id", "fresh", "prefix"]
-    pairs = pd.concat([measured[columns], milestones[columns]], ignore_index=True)
-    pairs["last_day"] = store.newest_day(store.code_of(pairs["series_id"]))
-    problems = data_problems[["metric_id", "data_status", "data_message"]].assign(
-        rank=data_problems["data_status"].map(_DATA_RANK)
+    metric_row = np.concatenate(
+        [krs["metric_row"].to_numpy()[measured], metric_index.get_indexer(milestone_metric)]
     )
+    prefix = np.concatenate([np.full(len(measured), "", dtype=object), milestone_metric + ": "])
+
+    fresh = _at(frames.metrics["fresh_within_days"].to_numpy(dtype=np.float64), metric_row, np.nan)
+    fresh[: len(measured)][manual] = MANUAL_FRESH_WITHIN_DAYS
+    last_day = store.newest_day(series_code, as_of_day)
+
+    problems = data_problems.assign(rank=data_problems["data_status"].map(_DATA_RANK))
     problems = problems.sort_values("rank", ascending=False, kind="stable").drop_duplicates(
         "metric_id"
     )
-    pairs = pairs.merge(
-        problems.rename(columns={"data_status": "problem", "data_message": "problem_message"}),
-        on="metric_id",
-        how="left",
-    )
-    age = as_of_day - pairs["last_day"]
-    is_stale = rules.stale(as_of_day, pairs["last_day"].to_numpy(), pairs["fresh"].to_numpy())
-    newest = pd.to_datetime(pairs["last_day"], unit="D").dt.strftime("%Y-%m-%d")
-    stale_message = (
-        "newest value " + newest + " is " + age.fillna(0).astype(np.int64).astype(str)
-        + " days old (limit " + pairs["fresh"].fillna(0).astype(np.int64).astype(str) + ")"
-    )  # fmt: skip
-    has_problem = pairs["problem"].notna()
-    pairs["status"] = np.where(has_problem, pairs["problem"], np.where(is_stale, "stale", "ok"))
-    pairs["message"] = np.where(
+    problem_of_metric = pd.Index(problems["metric_id"]).get_indexer(metric_index)
+    problem_at = _at(problem_of_metric, metric_row, -1)
+    has_problem = problem_at >= 0
+    is_stale = rules.stale(as_of_day, last_day, fresh)
+    rank = np.where(
         has_problem,
-        pairs["prefix"] + pairs["problem_message"].fillna(pairs["problem"]),
-        np.where(is_stale, pairs["prefix"] + stale_message, None),
+        _at(problems["rank"].to_numpy(dtype=np.int64), problem_at, 0),
+        np.where(is_stale, _DATA_RANK["stale"], _DATA_RANK["ok"]),
     )
-    pairs["rank"] = pairs["status"].map(_DATA_RANK)
-    worst = (
-        pairs.sort_values(["row", "rank"], ascending=[True, False], kind="stable")
-        .drop_duplicates("row")
-        .set_index("row")
-    )
-    rows = pd.Series(np.arange(len(krs)))
-    krs["data_status"] = rows.map(worst["status"]).fillna("ok").to_numpy(dtype=object)
-    message = rows.map(worst["message"]).astype(object)
+
+    # the most severe pair of each key result (the first of equals)
+    order = np.argsort(row * len(_DATA_RANK) + (len(_DATA_RANK) - 1 - rank), kind="stable")
+    worst = order[np.concatenate([[True], row[order][1:] != row[order][:-1]])[: len(order)]]
+    status = np.full(len(krs), "ok", dtype=object)
+    status[row[worst]] = np.asarray(rules.DATA_STATUS_ORDER, dtype=object)[rank[worst]]
+    message = np.full(len(krs), None, dtype=object)
+    problem = worst[has_problem[worst]]
+    problem_text = problems["data_message"].fillna(problems["data_status"]).to_numpy(dtype=object)
+    message[row[problem]] = prefix[problem] + problem_text[problem_at[problem]]
+    late = worst[~has_problem[worst] & is_stale[worst]]
+    message[row[late]] = prefix[late] + _stale_message(as_of_day, last_day[late], fresh[late])
+
     degenerate = krs["degenerate"].to_numpy(dtype=bool)
-    message = np.where(
-        degenerate,
-        np.where(message.notna(), message + "; " + DEGENERATE_MESSAGE, DEGENERATE_MESSAGE),
-        message.where(message.notna(), None),
-    )
+    explained = pd.notna(message)
+    message[degenerate & explained] = message[degenerate & explained] + "; " + DEGENERATE_MESSAGE
+    message[degenerate & ~explained] = DEGENERATE_MESSAGE
+    krs["data_status"] = status
     krs["data_message"] = message
-    krs["last_observed_day"] = rows.map(pairs.groupby("row")["last_day"].max()).to_numpy(
-        dtype=np.float64
+    newest = np.full(len(krs), np.nan)
+    np.fmax.at(newest, row, last_day)
+    krs["last_observed_day"] = newest
+
+
+def _at(values: np.ndarray, positions: np.ndarray, missing) -> np.ndarray:
+    """values[positions], with `missing` where a position is -1 (not found)."""
+    result = np.full(len(positions), missing, dtype=values.dtype)
+    found = positions >= 0
+    result[found] = values[positions[found]]
+    return result
+
+
+def _stale_message(as_of_day: int, last_day: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """'newest value 2026-11-17 is 3 days old (limit 2)' for each stale pair."""
+    newest = np.datetime_as_string(last_day.astype(np.int64).astype("datetime64[D]"))
+    age = (as_of_day - last_day).astype(np.int64).astype(str).astype(object)
+    limit = fresh.astype(np.int64).astype(str).astype(object)
+    return (
+        "newest value " + newest.astype(object) + " is " + age + " days old (limit " + limit + ")"
     )
 
 
@@ -524,15 +560,14 @@ def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
     filled; checkin_due per `rules.checkin_due`."""
     checkins = frames.checkins.reset_index(names="order")
     checkins = checkins[to_days(checkins["date"]) <= as_of_day]
-    newest = (
-        checkins.sort_values(["kr_id", "date", "order"], kind="stable")
-        .drop_duplicates("kr_id", keep="last")
-        .set_index("kr_id")
+    newest = checkins.sort_values(["kr_id", "date", "order"], kind="stable").drop_duplicates(
+        "kr_id", keep="last"
     )
-    krs["confidence"] = krs["kr_id"].map(newest["confidence"]).astype(np.float64)
-    krs["checkin_note"] = krs["kr_id"].map(newest["note"]).astype(object)
-    newest_day = pd.Series(to_days(newest["date"]).astype(np.float64), index=newest.index)
-    krs["last_checkin_day"] = krs["kr_id"].map(newest_day).astype(np.float64)
+    at = pd.Index(newest["kr_id"]).get_indexer(krs["kr_id"].to_numpy(dtype=object))
+    krs["confidence"] = _at(newest["confidence"].to_numpy(dtype=np.float64), at, np.nan)
+    krs["checkin_note"] = _at(newest["note"].to_numpy(dtype=object), at, None)
+    newest_day = to_days(newest["date"]).astype(np.float64)
+    krs["last_checkin_day"] = _at(newest_day, at, np.nan)
     krs["checkin_due"] = rules.checkin_due(
         as_of_day,
         krs["start_day"].to_numpy(dtype=np.int64),
@@ -548,21 +583,25 @@ def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
 def _output(frame: pd.DataFrame, columns: list[str], as_of: date) -> pd.DataFrame:
     """The table in the warehouse's column order and dtypes: dates datetime64[ns], numbers float64,
     success bool, text object with None for null."""
-    frame = frame.reset_index(drop=True)
     out = {}
     for column in columns:
         if column == "as_of":
-            out[column] = pd.Series(
-                np.full(len(frame), np.datetime64(as_of, "D")), dtype="datetime64[ns]"
-            )
+            out[column] = np.full(len(frame), np.datetime64(as_of, "ns"))
         elif column in _DAYS:
-            days = pd.Series(frame[_DAYS[column]].to_numpy(dtype=np.float64))
-            out[column] = pd.to_datetime(days, unit="D").astype("datetime64[ns]")
+            days = frame[_DAYS[column]].to_numpy(dtype=np.float64)
+            known = ~np.isnan(days)
+            dates = np.full(len(days), np.datetime64("NaT", "ns"))
+            dates[known] = days[known].astype(np.int64).astype("datetime64[D]")
+            out[column] = dates
         elif column in _NUMBERS:
-            out[column] = pd.Series(frame[column].to_numpy(dtype=np.float64))
+            out[column] = frame[column].to_numpy(dtype=np.float64)
         elif column in _FLAGS:
-            out[column] = pd.Series(frame[column].to_numpy(dtype=bool))
+            out[column] = frame[column].to_numpy(dtype=bool)
         else:
-            text = pd.Series(frame[column].to_numpy(dtype=object), dtype=object)
-            out[column] = text.where(text.notna(), None)
-    return pd.DataFrame(out, columns=columns)
+            text = frame[column].to_numpy(dtype=object)
+            missing = pd.isna(text)
+            if missing.any():
+                text = text.copy()
+                text[missing] = None
+            out[column] = pd.Series(text, dtype=object, copy=False)
+    return pd.DataFrame(out, columns=columns, copy=False)

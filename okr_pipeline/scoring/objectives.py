@@ -12,57 +12,65 @@ import numpy as np
 import pandas as pd
 
 from okr_pipeline.scoring import rules
-from okr_pipeline.scoring.frames import OkrFrames
+from okr_pipeline.scoring.windows import positions
 
 STATUS_RANK = {name: rank for rank, name in enumerate(rules.STATUS_ORDER)}
 KEYS = ["cycle_id", "objective_id"]
 
 
-def score_objectives(frames: OkrFrames, cycles: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFrame:
+def score_objectives(objectives: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFrame:
     """score = weighted mean of its parts' scores (not rounded again: the parts' scores
     already are, and `success` of a committed objective needs the exact mean); expected =
     the weighted mean of the parts' expected; status = the worst part's (STATUS_ORDER);
     success per kind; kr_count = key results directly on the objective. An objective with
     no part has a null score and expected, status no_data, success false.
 
-    Computed from the leaves up, one depth of the alignment tree at a time."""
-    objectives = frames.objectives.merge(cycles[["cycle_id"]], on="cycle_id").reset_index(drop=True)
-    keys = pd.MultiIndex.from_frame(objectives[KEYS])
-    kr_part = krs.assign(
-        weighted_score=krs["weight"] * krs["score"],
-        weighted_expected=krs["weight"] * krs["expected"],
-        rank=krs["status"].map(STATUS_RANK).astype(np.float64),
-    )
-    kr_part = kr_part.groupby(KEYS).agg(
-        weighted_score=("weighted_score", "sum"),
-        weighted_expected=("weighted_expected", "sum"),
-        weight=("weight", "sum"),
-        rank=("rank", "min"),
-        kr_count=("kr_id", "count"),
-    )
-    kr_part = kr_part.reindex(keys)
-    objectives["kr_count"] = kr_part["kr_count"].fillna(0).to_numpy()
-    from_krs = objectives["progress_from"].isin(["key_results", "both"]).to_numpy()
-    weighted_score = np.where(from_krs, kr_part["weighted_score"].fillna(0).to_numpy(), 0.0)
-    weighted_expected = np.where(from_krs, kr_part["weighted_expected"].fillna(0).to_numpy(), 0.0)
-    total_weight = np.where(from_krs, kr_part["weight"].fillna(0).to_numpy(), 0.0)
-    rank = np.where(from_krs, kr_part["rank"].fillna(np.inf).to_numpy(), np.inf)
+    `objectives` are those of the cycles in scope; `krs["objective_row"]` is the row of each
+    key result's objective among them. Computed from the leaves up, one depth of the
+    alignment tree at a time."""
+    objectives = objectives.reset_index(drop=True).copy()
+    size = len(objectives)
+    owner = krs["objective_row"].to_numpy(dtype=np.int64)
+    owned = owner >= 0
+    kr_weight = krs["weight"].to_numpy(dtype=np.float64)[owned]
+    kr_rank = ranks(krs["status"].to_numpy(dtype=object)).astype(np.float64)[owned]
 
-    parent = keys.get_indexer(
-        pd.MultiIndex.from_frame(
-            objectives[["cycle_id", "parent_id"]].rename(columns={"parent_id": "objective_id"})
-        )
+    def per_objective(values: np.ndarray) -> np.ndarray:
+        return np.bincount(owner[owned], weights=np.nan_to_num(values), minlength=size)
+
+    from_krs = objectives["progress_from"].isin(["key_results", "both"]).to_numpy()
+    objectives["kr_count"] = np.bincount(owner[owned], minlength=size).astype(np.float64)
+    weighted_score = np.where(
+        from_krs, per_objective(kr_weight * krs["score"].to_numpy()[owned]), 0.0
     )
-    depth = np.zeros(len(objectives), dtype=np.int64)
-    for _ in range(len(objectives)):
+    weighted_expected = np.where(
+        from_krs, per_objective(kr_weight * krs["expected"].to_numpy()[owned]), 0.0
+    )
+    total_weight = np.where(from_krs, per_objective(kr_weight), 0.0)
+    rank = np.full(size, np.inf)
+    np.minimum.at(rank, owner[owned], kr_rank)
+    rank = np.where(from_krs, rank, np.inf)
+
+    parent = positions(
+        [
+            objectives["cycle_id"].to_numpy(dtype=object),
+            objectives["objective_id"].to_numpy(dtype=object),
+        ],
+        [
+            objectives["cycle_id"].to_numpy(dtype=object),
+            objectives["parent_id"].to_numpy(dtype=object),
+        ],
+    )
+    depth = np.zeros(size, dtype=np.int64)
+    for _ in range(size):
         deeper = np.where(parent >= 0, depth[np.clip(parent, 0, None)] + 1, 0)
         if (deeper == depth).all():
             break
         depth = deeper
     takes_children = objectives["progress_from"].isin(["children", "both"]).to_numpy()
     weight = objectives["weight"].to_numpy()
-    score = np.full(len(objectives), np.nan)
-    expected = np.full(len(objectives), np.nan)
+    score = np.full(size, np.nan)
+    expected = np.full(size, np.nan)
     for level in range(int(depth.max(initial=0)), -1, -1):
         at = depth == level
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -86,64 +94,103 @@ def score_objectives(frames: OkrFrames, cycles: pd.DataFrame, krs: pd.DataFrame)
     objectives["success"] = rules.objective_success(
         objectives["kind"].to_numpy(dtype=object), score
     )
-    objectives["status_reason"] = status_reasons(objectives, krs, from_krs, takes_children)
+    objectives["status_reason"] = status_reasons(objectives, krs, parent, from_krs, takes_children)
     return objectives
 
 
 def _parts(
-    objectives: pd.DataFrame, krs: pd.DataFrame, from_krs: np.ndarray, takes_children: np.ndarray
-) -> pd.DataFrame:
-    """Every part of every objective that counts in its roll-up: (owner objective, kind,
-    id, status, score, expected)."""
-    columns = [*KEYS, "kind", "part_id", "status", "score", "expected"]
-    counted = objectives.loc[from_krs, KEYS]
-    kr_parts = krs.merge(counted, on=KEYS).assign(kind="key result", part_id=lambda f: f["kr_id"])
-    parents = objectives.loc[takes_children, KEYS].rename(columns={"objective_id": "parent_id"})
-    children = objectives.merge(parents, on=["cycle_id", "parent_id"])
-    child_parts = children.assign(
-        kind="child objective", part_id=children["objective_id"], objective_id=children["parent_id"]
-    )
-    return pd.concat([kr_parts[columns], child_parts[columns]], ignore_index=True)
+    objectives: pd.DataFrame,
+    krs: pd.DataFrame,
+    parent: np.ndarray,
+    from_krs: np.ndarray,
+    takes_children: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Every part of every objective that counts in its roll-up, key results first, then
+    child objectives: (owner row, kind, id, status, score, expected)."""
+    owner = krs["objective_row"].to_numpy(dtype=np.int64)
+    of_kr = np.flatnonzero(owner >= 0)
+    of_kr = of_kr[from_krs[owner[of_kr]]]
+    child = np.flatnonzero(parent >= 0)
+    child = child[takes_children[parent[child]]]
+
+    def both(kr_column: str, objective_column: str) -> np.ndarray:
+        return np.concatenate(
+            [krs[kr_column].to_numpy()[of_kr], objectives[objective_column].to_numpy()[child]]
+        )
+
+    return {
+        "owner": np.concatenate([owner[of_kr], parent[child]]),
+        "kind": np.repeat(np.array(["key result", "child objective"], dtype=object),
+                          [len(of_kr), len(child)]),
+        "id": both("kr_id", "objective_id").astype(object),
+        "status": both("status", "status").astype(object),
+        "score": both("score", "score").astype(np.float64),
+        "expected": both("expected", "expected").astype(np.float64),
+    }  # fmt: skip
 
 
 def status_reasons(
-    objectives: pd.DataFrame, krs: pd.DataFrame, from_krs: np.ndarray, takes_children: np.ndarray
+    objectives: pd.DataFrame,
+    krs: pd.DataFrame,
+    parent: np.ndarray,
+    from_krs: np.ndarray,
+    takes_children: np.ndarray,
 ) -> np.ndarray:
     """One line per objective saying why it has its status: the worst part by name (the
     one furthest behind its expected pace among equals), `and N more` like it; for an
-    objective on track, its score against its expected."""
-    parts = _parts(objectives, krs, from_krs, takes_children)
-    parts["rank"] = parts["status"].map(STATUS_RANK)
-    parts["behind"] = (parts["expected"] - parts["score"]).fillna(-np.inf)
-    parts = parts.sort_values([*KEYS, "rank", "behind"], ascending=[True, True, True, False])
-    worst = parts.groupby(KEYS, sort=False).first()
-    alike = parts.merge(worst[["rank"]].reset_index(), on=[*KEYS, "rank"]).groupby(KEYS).size()
-    worst = worst.assign(alike=alike).reindex(pd.MultiIndex.from_frame(objectives[KEYS]))
-    reasons = [
-        _reason(objective, part)
-        for objective, part in zip(
-            objectives.itertuples(index=False), worst.itertuples(index=False), strict=True
-        )
-    ]
-    return np.array(reasons, dtype=object)
+    objective on track, its score against its expected. Built column-wise, as every other
+    column: a million key results have some 200,000 objectives."""
+    parts = _parts(objectives, krs, parent, from_krs, takes_children)
+    part_rank = ranks(parts["status"])
+    behind = np.nan_to_num(parts["expected"] - parts["score"], nan=-np.inf)
+    order = np.lexsort((-behind, part_rank, parts["owner"]))
+    owners = parts["owner"][order]
+    first = order[np.concatenate([[True], owners[1:] != owners[:-1]])[: len(order)]]
+    size = len(objectives)
+    worst = np.full(size, -1, dtype=np.int64)
+    worst[parts["owner"][first]] = first
+    has_part = worst >= 0
+    worst_rank = np.full(size, -1, dtype=np.int64)
+    worst_rank[has_part] = part_rank[worst[has_part]]
+    like_worst = part_rank == worst_rank[parts["owner"]]
+    others = np.bincount(parts["owner"][like_worst], minlength=size) - 1
+
+    def of_worst(column: str, missing):
+        values = np.full(size, missing, dtype=parts[column].dtype)
+        values[has_part] = parts[column][worst[has_part]]
+        return values
+
+    status = objectives["status"].to_numpy(dtype=object)
+    score = objectives["score"].to_numpy(dtype=np.float64)
+    part_score = of_worst("score", np.nan)
+    own_pace = np.isin(status, ("on_track", "achieved")) & ~np.isnan(score)
+    behind_pace = np.isin(status, ("at_risk", "off_track", "missed")) & ~np.isnan(part_score)
+    prefix = status + ": "
+    against = " against " + _two(of_worst("expected", np.nan)) + " expected"
+    by_part = (
+        prefix + of_worst("kind", "") + " " + of_worst("id", "").astype(str).astype(object)
+        + " is " + of_worst("status", "").astype(str).astype(object)
+        + np.where(behind_pace, " (" + _two(part_score) + against + ")", "")
+        + np.where(others > 0, " and " + others.astype(str).astype(object) + " more", "")
+    )  # fmt: skip
+    own = (
+        prefix + _two(score) + " against "
+        + _two(objectives["expected"].to_numpy(dtype=np.float64)) + " expected"
+    )  # fmt: skip
+    nothing = prefix + "no key results or child objectives to score"
+    return np.where(~has_part, nothing, np.where(own_pace, own, by_part)).astype(object)
 
 
-def _reason(objective, part) -> str:
-    """The reason of one objective from its worst part (one per objective: a loop over
-    objectives, never over key results or days)."""
-    status = objective.status
-    if pd.isna(part.status):
-        return f"{status}: no key results or child objectives to score"
-    if status in ("on_track", "achieved") and not pd.isna(objective.score):
-        return f"{status}: {_two(objective.score)} against {_two(objective.expected)} expected"
-    others = int(part.alike) - 1
-    more = f" and {others} more" if others else ""
-    numbers = ""
-    if status in ("at_risk", "off_track", "missed") and not pd.isna(part.score):
-        numbers = f" ({_two(part.score)} against {_two(part.expected)} expected)"
-    return f"{status}: {part.kind} {part.part_id} is {part.status}{numbers}{more}"
+def _two(values: np.ndarray) -> np.ndarray:
+    """Two decimals, rounded half up as scores are (0.465 -> 0.47), as strings; NaN -> 'nan'.
+    Formatted once per distinct value: scores take a hundred values or so."""
+    rounded = rules.score_from_progress(values)
+    distinct_values, of = np.unique(rounded, return_inverse=True)
+    texts = np.array([f"{value:.2f}" for value in distinct_values.tolist()], dtype=object)
+    return texts[of.reshape(-1)] if len(texts) else np.zeros(0, dtype=object)
 
 
-def _two(value: float) -> str:
-    """Two decimals, rounded half up as scores are (0.465 -> 0.47)."""
-    return f"{float(rules.score_from_progress(value)):.2f}"
+def ranks(statuses: np.ndarray) -> np.ndarray:
+    """STATUS_RANK of each status, looked up once per distinct status."""
+    codes, names = pd.factorize(np.asarray(statuses, dtype=object))
+    return np.array([STATUS_RANK[name] for name in names], dtype=np.int64)[codes]

@@ -125,6 +125,22 @@ def within(value, lower, upper):
         return (value >= lower) & (value <= upper)
 
 
+def milestone_bounds(op, threshold):
+    """A `done_when` condition as closed bounds [lower, upper] on the value: `>` and `<` are
+    the next float past the threshold, `==` is within EPSILON of it."""
+    lower = np.select(
+        [op == ">=", op == ">", op == "=="],
+        [threshold, np.nextafter(threshold, np.inf), threshold - EPSILON],
+        default=-np.inf,
+    )
+    upper = np.select(
+        [op == "<=", op == "<", op == "=="],
+        [threshold, np.nextafter(threshold, -np.inf), threshold + EPSILON],
+        default=np.inf,
+    )
+    return lower, upper
+
+
 def boolean_progress(value):
     """boolean progress = 1 if current >= 1 else 0."""
     with np.errstate(invalid="ignore"):

@@ -1,28 +1,84 @@
-"""Window aggregates of metric series, for many key results at once (docs/scoring.md).
+"""Window aggregates of metric series, computed once per distinct window (docs/scoring.md).
 
-A window is (series, first day, last day). All series live in one `SeriesStore`: values
-sorted by (series, day), so the values of any window are one contiguous slice, found with two
-`searchsorted` calls. Expanding every window to its slice is the merge of the key-result frame
-with the values on metric_id, filtered to the window — without ever building the rows outside
-the windows. Each aggregate is then one `ufunc.reduceat` over the expanded rows.
+A window is (series, first day, last day). Key results share windows: every key result on
+one metric and one cycle reads the same days, and so does every trailing window of one
+length. So each aggregate is computed once per *distinct* window and then gathered to the
+key results: the work grows with the values plus the key results, never with their product
+(joining every key result with every day of its metric cost 19 KB per key result).
+
+All series live in one `SeriesStore`: values sorted by (series, day), so the values of any
+window are one contiguous slice, found with two `searchsorted` calls. Aggregates that need
+the values themselves (sums, extremes, forecast sums, counts within bounds) expand distinct
+windows to their rows a few million rows at a time and reduce each with `ufunc.reduceat`.
 
 Days are integers: days since 1970-01-01.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
-_DAY_STRIDE = np.int64(1 << 24)
+from okr_pipeline.scoring.rules import within
+
+_DAY_BITS = 24
 _DAY_OFFSET = np.int64(1 << 23)  # days in [-8M, 8M): any date pandas can hold
+_MIN_DAY = -int(_DAY_OFFSET)
+CHUNK_ROWS = 4_000_000
+"""Rows of expanded windows held at once: 32 MB per array, whatever the organisation's size."""
 
 
 def to_days(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Days since the epoch as int64 (NaT as the minimum int64)."""
-    return np.asarray(dates, dtype="datetime64[D]").astype(np.int64)
+    return np.asarray(dates, dtype="datetime64[D]").view(np.int64)
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    """One array of many, without a copy when there is only one."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _series_codes(frames: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row's metric_id across all frames, -1 for null; the id of each code)."""
+    factorized = [pd.factorize(frame["metric_id"].to_numpy(dtype=object)) for frame in frames]
+    if len(factorized) == 1:
+        return factorized[0]
+    code_of_id, series = pd.factorize(np.concatenate([ids for _, ids in factorized]))
+    codes, offset = [], 0
+    for local, ids in factorized:
+        mapped = np.full(len(local), -1, dtype=np.int64)
+        mapped[local >= 0] = code_of_id[offset + local[local >= 0]]
+        codes.append(mapped)
+        offset += len(ids)
+    return np.concatenate(codes), series
+
+
+def distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group, first): the group of each row by its combination of values of `columns`
+    (NaN is a value like any other), and the first row of each group, in order of first
+    appearance. Lets a computation run once per distinct combination."""
+    group = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(np.asarray(column), use_na_sentinel=False)
+        group, _ = pd.factorize(group * len(uniques) + codes)
+    seen_before = np.maximum.accumulate(np.concatenate([[-1], group[:-1]]))
+    return group, np.flatnonzero(group > seen_before)
+
+
+def positions(table: list[np.ndarray], query: list[np.ndarray]) -> np.ndarray:
+    """The row of `table` holding each query row's key (-1 where none does); a key is one
+    value per column, and the table's keys are unique. An integer join, so that frames of a
+    million rows are related by position instead of merged on text columns."""
+    size = len(table[0])
+    group, _ = distinct(
+        *(np.concatenate([mine, theirs]) for mine, theirs in zip(table, query, strict=True))
+    )
+    row_of_group = np.full(int(group.max(initial=-1)) + 1, -1, dtype=np.int64)
+    row_of_group[group[:size]] = np.arange(size)
+    return row_of_group[group[size:]]
 
 
 @dataclass(frozen=True)
@@ -30,104 +86,219 @@ class SeriesStore:
     """Every value up to the as-of date, sorted by (series code, day)."""
 
     series: pd.Index  # series id of each code
-    codes: np.ndarray  # int64 per value
     days: np.ndarray  # int64 per value
     values: np.ndarray  # float64 per value
-    keys: np.ndarray  # codes * stride + day, sorted: the search key
+    keys: np.ndarray  # code << 24 | day + offset, sorted: the search key
 
     @classmethod
-    def build(cls, values: pd.DataFrame, as_of_day: int) -> SeriesStore:
-        """Values with ts after the as-of date, or with a null value, are dropped here.
+    def build(cls, *frames: pd.DataFrame) -> SeriesStore:
+        """The values of `frames` (metric_id, ts, value), null values left out.
 
-        Two values of one series on one day (the warehouse's key forbids it) are averaged,
-        so the result never depends on the order of the rows.
+        Values after an as-of date stay: every window ends on or before its as-of date, so
+        one store serves every day of a range. Two values of one series on one day (the
+        warehouse's key forbids it) are averaged, so the result never depends on the order
+        of the rows. Rows that come grouped by series and sorted by day are not sorted again.
         """
-        days = to_days(values["ts"])
-        numbers = pd.to_numeric(values["value"]).to_numpy(dtype=np.float64)
-        keep = (days <= as_of_day) & ~np.isnan(numbers) & values["metric_id"].notna().to_numpy()
-        ids = values["metric_id"].to_numpy(dtype=object)[keep]
-        codes, series = pd.factorize(ids, sort=True)
-        frame = pd.DataFrame({"code": codes, "day": days[keep], "value": numbers[keep]})
-        if frame.duplicated(["code", "day"]).any():
-            frame = frame.groupby(["code", "day"], as_index=False)["value"].mean()
-        else:
-            frame = frame.sort_values(["code", "day"], kind="stable")
-        codes = frame["code"].to_numpy(dtype=np.int64)
-        days = frame["day"].to_numpy(dtype=np.int64)
-        return cls(
-            series=pd.Index(series, dtype=object),
-            codes=codes,
-            days=days,
-            values=frame["value"].to_numpy(dtype=np.float64),
-            keys=codes * _DAY_STRIDE + days + _DAY_OFFSET,
+        parts = [frame for frame in frames if len(frame)] or list(frames[:1])
+        codes, series = _series_codes(parts)
+        days = _joined([to_days(frame["ts"]) for frame in parts])
+        numbers = _joined(
+            [pd.to_numeric(frame["value"]).to_numpy(dtype=np.float64) for frame in parts]
         )
+        keep = ~np.isnan(numbers) & (codes >= 0)
+        if not keep.all():
+            codes, days, numbers = codes[keep], days[keep], numbers[keep]
+        keys = (codes.astype(np.int64) << _DAY_BITS) + days + _DAY_OFFSET
+        del codes
+        if not (keys[1:] > keys[:-1]).all():
+            order = np.argsort(keys, kind="stable")
+            keys, days, numbers = keys[order], days[order], numbers[order]
+            starts = np.concatenate([[True], keys[1:] != keys[:-1]])
+            if not starts.all():
+                group = np.cumsum(starts) - 1
+                numbers = np.bincount(group, numbers) / np.bincount(group)
+                keys, days = keys[starts], days[starts]
+        return cls(series=pd.Index(series, dtype=object), days=days, values=numbers, keys=keys)
 
     def code_of(self, series_ids: pd.Series) -> np.ndarray:
         """Code of each series id; -1 where the series has no value at all."""
         return self.series.get_indexer(pd.Index(series_ids.to_numpy(dtype=object)))
 
     def bounds(self, codes: np.ndarray, first_day: np.ndarray, last_day: np.ndarray):
-        """(lo, hi): the slice of each window [first_day, last_day] of series `codes`."""
-        base = codes.astype(np.int64) * _DAY_STRIDE + _DAY_OFFSET
-        lo = np.searchsorted(self.keys, base + first_day, side="left")
-        hi = np.searchsorted(self.keys, base + last_day, side="right")
+        """(lo, hi): the slice of each window [first_day, last_day] of series `codes`.
+
+        The windows are searched in key order: numpy's binary search starts from the last
+        answer, which makes sorted searches several times faster on a large store."""
+        base = (codes.astype(np.int64) << _DAY_BITS) + _DAY_OFFSET
+        order = np.argsort(base + first_day, kind="stable")
+        lo, hi = np.empty(len(codes), dtype=np.int64), np.empty(len(codes), dtype=np.int64)
+        lo[order] = np.searchsorted(self.keys, (base + first_day)[order], side="left")
+        hi[order] = np.searchsorted(self.keys, (base + last_day)[order], side="right")
         empty = (codes < 0) | (hi < lo)
         return np.where(empty, 0, lo), np.where(empty, 0, hi)
 
-    def first_value(self, codes: np.ndarray, first_day: np.ndarray, last_day: np.ndarray):
-        """The value at the earliest day of each window (NaN for an empty window)."""
-        lo, hi = self.bounds(codes, first_day, last_day)
+    def newest_day(self, codes: np.ndarray, as_of_day: int) -> np.ndarray:
+        """Day of the newest value of each series up to the as-of date (NaN when none)."""
+        lo, hi = self.bounds(codes, np.full(len(codes), _MIN_DAY), np.full(len(codes), as_of_day))
         result = np.full(len(codes), np.nan)
         filled = hi > lo
-        result[filled] = self.values[lo[filled]]
-        return result
-
-    def newest_day(self, codes: np.ndarray) -> np.ndarray:
-        """Day of the newest value of each series (NaN when it has none)."""
-        result = np.full(len(codes), np.nan)
-        known = codes >= 0
-        result[known] = self.days[np.searchsorted(self.codes, codes[known], side="right") - 1]
+        result[filled] = self.days[hi[filled] - 1]
         return result
 
 
 @dataclass(frozen=True)
+class Windows:
+    """The distinct windows of many key results: `of[i]` is the window of key result i,
+    and `lo[w]:hi[w]` the store's slice of window w."""
+
+    of: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    rows: np.ndarray  # the first key result of each window
+
+    @classmethod
+    def find(cls, store: SeriesStore, codes, first_day, last_day, *more) -> Windows:
+        """Windows by (series code, first day, last day) and any `more` columns that tell
+        windows apart for the aggregates to come (the cycle end, for forecasts)."""
+        of, first = distinct(codes, first_day, last_day, *more)
+        lo, hi = store.bounds(codes[first], first_day[first], last_day[first])
+        return cls(of=of, lo=lo, hi=hi, rows=first)
+
+    @property
+    def n(self) -> np.ndarray:
+        return self.hi - self.lo
+
+    def first_value(self, store: SeriesStore) -> np.ndarray:
+        """The value at the earliest day of each window (NaN for an empty window)."""
+        result = np.full(len(self.lo), np.nan)
+        filled = self.hi > self.lo
+        result[filled] = store.values[self.lo[filled]]
+        return result
+
+    def last_value(self, store: SeriesStore) -> np.ndarray:
+        """The value at the newest day of each window (NaN for an empty window)."""
+        result = np.full(len(self.lo), np.nan)
+        filled = self.hi > self.lo
+        result[filled] = store.values[self.hi[filled] - 1]
+        return result
+
+    def aggregate(self, store: SeriesStore, end_day: np.ndarray) -> Aggregates:
+        """Every aggregate scoring needs of each window, in one pass over its values.
+        `end_day` is each window's cycle end: forecasts count x in days from it."""
+        sums = Aggregates.empty(len(self.lo))
+        for part in self.parts():
+            segments = self.segments(store, part)
+            values = segments.values
+            x = (segments.days - end_day[part][segments.owner]).astype(np.float64)
+            # running sums within a window from running sums over the part: the window's
+            # running sum at row i is cumsum[i] - cumsum[start - 1], and its running count
+            # i - start + 1, so their sums follow from sums over the part's running values
+            running = np.cumsum(values)
+            row = np.arange(len(x), dtype=np.float64)
+            for name, ufunc, rows in (
+                ("total", np.add, values),
+                ("minimum", np.minimum, values),
+                ("maximum", np.maximum, values),
+                ("sum_x", np.add, x),
+                ("sum_xx", np.add, x * x),
+                ("sum_xy", np.add, x * values),
+                ("sum_running", np.add, running),
+                ("sum_x_running", np.add, x * running),
+                ("sum_x_count", np.add, x * row),
+            ):
+                getattr(sums, name)[part] = segments.reduce(ufunc, rows)
+            n = segments.n.astype(np.float64)
+            starts = segments.starts
+            before = np.zeros(len(n))
+            filled = (n > 0) & (starts > 0)
+            before[filled] = running[starts[filled] - 1]
+            sums.sum_running[part] -= n * before
+            sums.sum_x_running[part] -= before * sums.sum_x[part]
+            sums.sum_x_count[part] -= (starts - 1) * sums.sum_x[part]
+        return sums
+
+    def parts(self) -> Iterator[slice]:
+        """Consecutive runs of windows of about CHUNK_ROWS rows each (at most one window more)."""
+        rows = np.cumsum(self.n)
+        total = int(rows[-1]) if len(rows) else 0
+        cuts = np.searchsorted(rows, np.arange(CHUNK_ROWS, total, CHUNK_ROWS), side="left")
+        edges = np.unique(np.concatenate([[0], cuts + 1, [len(rows)]]).clip(0, len(rows)))
+        for start, stop in zip(edges[:-1], edges[1:], strict=True):
+            yield slice(int(start), int(stop))
+
+    def segments(self, store: SeriesStore, part: slice) -> Segments:
+        return Segments.expand(store, self.lo[part], self.hi[part])
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """Per window: sum, min and max of the values, and the sums of least-squares forecasts
+    through the values, their running sum and their running count (x = day - cycle end).
+    NaN for an empty window."""
+
+    total: np.ndarray
+    minimum: np.ndarray
+    maximum: np.ndarray
+    sum_x: np.ndarray
+    sum_xx: np.ndarray
+    sum_xy: np.ndarray
+    sum_running: np.ndarray
+    sum_x_running: np.ndarray
+    sum_x_count: np.ndarray
+
+    @classmethod
+    def empty(cls, windows: int) -> Aggregates:
+        return cls(*(np.full(windows, np.nan) for _ in fields(cls)))
+
+
+@dataclass(frozen=True)
 class Segments:
-    """The value rows of many windows, expanded: window `i` owns rows starts[i]:starts[i]+n[i]."""
+    """The value rows of some windows, expanded: window `i` owns rows starts[i]:starts[i]+n[i]."""
 
     n: np.ndarray  # rows per window
     owner: np.ndarray  # window index of each row
-    days: np.ndarray
-    values: np.ndarray
+    position: np.ndarray  # the store's row of each row
+    store: SeriesStore
 
     @classmethod
     def expand(cls, store: SeriesStore, lo: np.ndarray, hi: np.ndarray) -> Segments:
         n = (hi - lo).astype(np.int64)
         owner = np.repeat(np.arange(len(n)), n)
-        starts = np.cumsum(n) - n
-        position = np.arange(int(n.sum()), dtype=np.int64) - starts[owner] + lo[owner]
-        return cls(n=n, owner=owner, days=store.days[position], values=store.values[position])
+        position = np.arange(int(n.sum()), dtype=np.int64) + (lo - (np.cumsum(n) - n))[owner]
+        return cls(n=n, owner=owner, position=position, store=store)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.store.values[self.position]
+
+    @property
+    def days(self) -> np.ndarray:
+        return self.store.days[self.position]
 
     @property
     def starts(self) -> np.ndarray:
         return np.cumsum(self.n) - self.n
 
     def reduce(self, ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
-        """`ufunc` over each window's rows; NaN for an empty window."""
+        """`ufunc` over each window's rows (booleans are counted); NaN for an empty window."""
         result = np.full(len(self.n), np.nan)
         filled = self.n > 0
         if filled.any():
-            result[filled] = ufunc.reduceat(rows.astype(np.float64), self.starts[filled])
+            result[filled] = ufunc.reduceat(rows, self.starts[filled], dtype=np.float64)
         return result
 
-    def last(self, rows: np.ndarray) -> np.ndarray:
-        """The row at each window's newest day; NaN for an empty window."""
-        result = np.full(len(self.n), np.nan)
-        filled = self.n > 0
-        result[filled] = rows[(self.starts + self.n - 1)[filled]]
-        return result
 
-    def running_sum(self, rows: np.ndarray) -> np.ndarray:
-        """Cumulative sum of `rows` within each window."""
-        total = np.cumsum(rows)
-        before = (total - rows)[self.starts[self.n > 0]]
-        return total - np.repeat(before, self.n[self.n > 0])
+def count_within(store: SeriesStore, lo, hi, lower, upper) -> np.ndarray:
+    """How many values of each slice lo:hi of the store lie in [lower, upper]
+    (`rules.within`), counted once per distinct (slice, bounds): key results with the same
+    bounds on the same window share the count."""
+    of, first = distinct(lo, hi, lower, upper)
+    windows = Windows(of=of, lo=lo[first], hi=hi[first], rows=first)
+    low, high = lower[first], upper[first]
+    counts = np.zeros(len(first))
+    for part in windows.parts():
+        segments = windows.segments(store, part)
+        owner = segments.owner
+        inside = within(segments.values, low[part][owner], high[part][owner])
+        counts[part] = np.nan_to_num(segments.reduce(np.add, inside))
+    return counts[of]
