@@ -235,6 +235,16 @@ def _kr_rows(krs: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return krs[["cycle_id", "kr_id", *columns]].reset_index(names="row")
 
 
+def _with_kr_rows(frame: pd.DataFrame, krs: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The rows of `frame` (milestones, checkpoints) whose key result is in scope, with that
+    key result's row in `krs` and its `columns`; skips the merge when there are none."""
+    if frame.empty:
+        return frame.assign(
+            row=np.zeros(0, dtype=np.int64), **{c: krs[c].iloc[:0] for c in columns}
+        )
+    return frame.merge(_kr_rows(krs, *columns), on=["cycle_id", "kr_id"])
+
+
 def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore) -> None:
     """Milestones: progress = done weight / total weight (attainment = progress).
 
@@ -243,9 +253,7 @@ def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore
     baseline 0 and target the total weight. The key result has data (is not no_data) when it
     has a manual milestone or any of its metrics has a value in the window.
     """
-    milestones = frames.milestones.merge(
-        _kr_rows(krs, "first_day", "last_day"), on=["cycle_id", "kr_id"]
-    )
+    milestones = _with_kr_rows(frames.milestones, krs, "first_day", "last_day")
     if milestones.empty:
         return
     codes = store.code_of(milestones["metric_id"])
@@ -348,7 +356,7 @@ def _expected(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
     kr_type = krs["type"].to_numpy(dtype=object)
     expected = rules.linear_expected(as_of_day, start_day, end_day)
     expected = np.where(np.isin(kr_type, rules.STAY_TYPES), 1.0, expected)
-    checkpoints = frames.checkpoints.merge(_kr_rows(krs, "type"), on=["cycle_id", "kr_id"])
+    checkpoints = _with_kr_rows(frames.checkpoints, krs, "type")
     checkpoints = checkpoints[checkpoints["type"].isin(rules.LINEAR_TYPES)]
     if not checkpoints.empty:
         rows = checkpoints["row"].unique()
@@ -481,7 +489,7 @@ def _data_status(
     none of its own (its children carry theirs)."""
     measured = np.flatnonzero(krs["series_id"].notna().to_numpy())
     manual = krs["metric_id"].to_numpy(dtype=object)[measured] == MANUAL
-    milestones = frames.milestones.merge(_kr_rows(krs), on=["cycle_id", "kr_id"])
+    milestones = _with_kr_rows(frames.milestones, krs)
     milestones = milestones[milestones["metric_id"].notna()]
     milestone_metric = milestones["metric_id"].to_numpy(dtype=object)
     metric_index = pd.Index(frames.metrics["metric_id"])

@@ -155,30 +155,31 @@ def status_reasons(
     like_worst = part_rank == worst_rank[parts["owner"]]
     others = np.bincount(parts["owner"][like_worst], minlength=size) - 1
 
-    def of_worst(column: str, missing):
-        values = np.full(size, missing, dtype=parts[column].dtype)
-        values[has_part] = parts[column][worst[has_part]]
-        return values
-
     status = objectives["status"].to_numpy(dtype=object)
     score = objectives["score"].to_numpy(dtype=np.float64)
-    part_score = of_worst("score", np.nan)
     own_pace = np.isin(status, ("on_track", "achieved")) & ~np.isnan(score)
-    behind_pace = np.isin(status, ("at_risk", "off_track", "missed")) & ~np.isnan(part_score)
-    prefix = status + ": "
-    against = " against " + _two(of_worst("expected", np.nan)) + " expected"
-    by_part = (
-        prefix + of_worst("kind", "") + " " + of_worst("id", "").astype(str).astype(object)
-        + " is " + of_worst("status", "").astype(str).astype(object)
-        + np.where(behind_pace, " (" + _two(part_score) + against + ")", "")
-        + np.where(others > 0, " and " + others.astype(str).astype(object) + " more", "")
+    reasons = status + ": "
+    nothing = ~has_part
+    reasons[nothing] += "no key results or child objectives to score"
+    own = own_pace & has_part
+    expected = objectives["expected"].to_numpy(dtype=np.float64)
+    reasons[own] += _two(score[own]) + " against " + _two(expected[own]) + " expected"
+    by = np.flatnonzero(has_part & ~own_pace)
+    part = worst[by]
+    reasons[by] += (
+        parts["kind"][part] + " " + parts["id"][part].astype(str).astype(object) + " is "
+        + parts["status"][part].astype(str).astype(object)
     )  # fmt: skip
-    own = (
-        prefix + _two(score) + " against "
-        + _two(objectives["expected"].to_numpy(dtype=np.float64)) + " expected"
+    behind = np.isin(status[by], ("at_risk", "off_track", "missed"))
+    behind &= ~np.isnan(parts["score"][part])
+    numbered = by[behind]
+    reasons[numbered] += (
+        " (" + _two(parts["score"][part][behind]) + " against "
+        + _two(parts["expected"][part][behind]) + " expected)"
     )  # fmt: skip
-    nothing = prefix + "no key results or child objectives to score"
-    return np.where(~has_part, nothing, np.where(own_pace, own, by_part)).astype(object)
+    more = by[others[by] > 0]
+    reasons[more] += " and " + others[more].astype(str).astype(object) + " more"
+    return reasons
 
 
 def _two(values: np.ndarray) -> np.ndarray:

@@ -41,6 +41,13 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
+def _numbers(values: pd.Series) -> np.ndarray:
+    """float64 values, null as NaN; without a copy when they are float64 already."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _series_codes(frames: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray]:
     """(code of each row's metric_id across all frames, -1 for null; the id of each code)."""
     factorized = [pd.factorize(frame["metric_id"].to_numpy(dtype=object)) for frame in frames]
@@ -59,11 +66,24 @@ def _series_codes(frames: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray]:
 def distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(group, first): the group of each row by its combination of values of `columns`
     (NaN is a value like any other), and the first row of each group, in order of first
-    appearance. Lets a computation run once per distinct combination."""
+    appearance. Lets a computation run once per distinct combination.
+
+    Integer columns (codes, days) are combined by arithmetic and hashed once, together."""
     group = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(np.asarray(column), use_na_sentinel=False)
-        group, _ = pd.factorize(group * len(uniques) + codes)
+    size = 1
+    for column in map(np.asarray, columns):
+        if column.dtype.kind in "iu" and len(column):
+            low = int(column.min())
+            codes, count = column.astype(np.int64) - low, int(column.max()) - low + 1
+        else:
+            codes, uniques = pd.factorize(column, use_na_sentinel=False)
+            count = len(uniques)
+        if size * count >= 1 << 62:
+            group, uniques = pd.factorize(group)
+            size = len(uniques)
+        group = group * count + codes
+        size *= max(count, 1)
+    group, _ = pd.factorize(group)
     seen_before = np.maximum.accumulate(np.concatenate([[-1], group[:-1]]))
     return group, np.flatnonzero(group > seen_before)
 
@@ -102,9 +122,7 @@ class SeriesStore:
         parts = [frame for frame in frames if len(frame)] or list(frames[:1])
         codes, series = _series_codes(parts)
         days = _joined([to_days(frame["ts"]) for frame in parts])
-        numbers = _joined(
-            [pd.to_numeric(frame["value"]).to_numpy(dtype=np.float64) for frame in parts]
-        )
+        numbers = _joined([_numbers(frame["value"]) for frame in parts])
         keep = ~np.isnan(numbers) & (codes >= 0)
         if not keep.all():
             codes, days, numbers = codes[keep], days[keep], numbers[keep]
@@ -139,11 +157,14 @@ class SeriesStore:
 
     def newest_day(self, codes: np.ndarray, as_of_day: int) -> np.ndarray:
         """Day of the newest value of each series up to the as-of date (NaN when none)."""
-        lo, hi = self.bounds(codes, np.full(len(codes), _MIN_DAY), np.full(len(codes), as_of_day))
-        result = np.full(len(codes), np.nan)
+        of, first = distinct(codes)
+        lo, hi = self.bounds(
+            codes[first], np.full(len(first), _MIN_DAY), np.full(len(first), as_of_day)
+        )
+        newest = np.full(len(first), np.nan)
         filled = hi > lo
-        result[filled] = self.days[hi[filled] - 1]
-        return result
+        newest[filled] = self.days[hi[filled] - 1]
+        return newest[of]
 
 
 @dataclass(frozen=True)
