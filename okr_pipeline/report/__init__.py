@@ -225,12 +225,9 @@ def _cycle_config(project: Project, cycle_id: str):
     return next((okrs for okrs in project.cycles if okrs.cycle.id == cycle_id), None)
 
 
-def _kr_view(row: dict, okrs, cycle_start, cycle_end, as_of, history, objective_owner) -> KrView:
-    kr_config = None
-    if okrs is not None:
-        kr_config = next(
-            (kr for o in okrs.objectives for kr in o.key_results if kr.id == row["kr_id"]), None
-        )
+def _kr_view(
+    row: dict, kr_config, cycle_start, cycle_end, as_of, history, objective_owner
+) -> KrView:
     checkpoints = [(c.date, c.value) for c in getattr(kr_config, "checkpoints", [])]
     band = None
     if row["type"] == "stay_between" and kr_config is not None:
@@ -263,9 +260,10 @@ def _cycle_view(project, cycle_id, krs, objectives, history, as_of) -> CycleView
     if okrs is not None:
         start, end, themes = okrs.cycle.start, okrs.cycle.end, list(okrs.themes)
         weights = {o.id: o.weight for o in okrs.objectives}
+        configs = {kr.id: kr for o in okrs.objectives for kr in o.key_results}
     else:  # a cycle removed from the config: its dates from what was scored
         days = [day for key, points in history.items() if key[0] == cycle_id for day, _ in points]
-        start, end, themes, weights = min(days, default=as_of), as_of, [], {}
+        start, end, themes, weights, configs = min(days, default=as_of), as_of, [], {}, {}
     views = {
         row["objective_id"]: ObjectiveView(
             row=row,
@@ -278,7 +276,13 @@ def _cycle_view(project, cycle_id, krs, objectives, history, as_of) -> CycleView
         objective = views.get(row["objective_id"])
         owner = objective.row["owner"] if objective else None
         view = _kr_view(
-            row, okrs, start, end, as_of, history.get((cycle_id, row["kr_id"]), []), owner
+            row,
+            configs.get(row["kr_id"]),
+            start,
+            end,
+            as_of,
+            history.get((cycle_id, row["kr_id"]), []),
+            owner,
         )
         if objective is not None:
             objective.krs.append(view)
