@@ -7,9 +7,12 @@ YAML, secrets in files, references between files and check-ins each have their o
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +83,33 @@ class Project:
         return candidate if candidate.is_absolute() else self.root / candidate
 
 
+PROJECT_FILES = ("okr_project.yaml", "metric_sources/*.y*ml", "okrs/*.y*ml", "checkins/*.csv")
+
+
 def load_project(root: Path | str) -> Project:
-    """Load and cross-check every file; raise ConfigError listing every problem found."""
+    """Load and cross-check every file; raise ConfigError listing every problem found.
+
+    Parsed once per content of the files and environment (`${NAME}` substitution), however
+    often it is asked for: a run asks from the command line, the definitions and each step,
+    and the YAML of 10,000 key results takes seconds to parse."""
     root = Path(root)
+    return _load_project(root, root.resolve(), _project_stamp(root))
+
+
+def _project_stamp(root: Path) -> tuple:
+    """What a load depends on: every config file's content (hashed; far cheaper than parsing
+    the YAML) and the environment."""
+    files = sorted(path for pattern in PROJECT_FILES for path in root.glob(pattern))
+    digest = hashlib.blake2b(digest_size=16)
+    for path in files:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest(), tuple(sorted(os.environ.items()))
+
+
+@lru_cache(maxsize=4)
+def _load_project(root: Path, resolved: Path, stamp: tuple) -> Project:
+    """The load itself; `resolved` and `stamp` only key the cache (a relative root means
+    another project in another working directory)."""
     if not root.is_dir():
         raise ConfigError([ConfigProblem(str(root), "", "", "project directory not found")])
     problems: list[ConfigProblem] = []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import pickle
 from functools import lru_cache
 from pathlib import Path
@@ -14,24 +12,6 @@ import sqlalchemy as sa
 from okr_pipeline import warehouse
 from okr_pipeline.config import Project, load_project
 
-PROJECT_FILES = ("okr_project.yaml", "metric_sources/*.y*ml", "okrs/*.y*ml", "checkins/*.csv")
-
-
-def _project_stamp(project_dir: str) -> tuple:
-    """What a load depends on: every config file's content (hashed; far cheaper than parsing
-    the YAML) and the environment (`${NAME}` substitution)."""
-    root = Path(project_dir)
-    files = sorted(path for pattern in PROJECT_FILES for path in root.glob(pattern))
-    digest = hashlib.blake2b(digest_size=16)
-    for path in files:
-        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest(), tuple(sorted(os.environ.items()))
-
-
-@lru_cache(maxsize=4)
-def _load(project_dir: str, stamp: tuple) -> Project:
-    return load_project(project_dir)
-
 
 class OkrProjectResource(dg.ConfigurableResource):
     """The project directory. Every step checks its files: an edit applies to the next run,
@@ -40,7 +20,7 @@ class OkrProjectResource(dg.ConfigurableResource):
     project_dir: str
 
     def load(self) -> Project:
-        return _load(self.project_dir, _project_stamp(self.project_dir))
+        return load_project(self.project_dir)
 
 
 @lru_cache(maxsize=8)
