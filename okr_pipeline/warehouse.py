@@ -38,6 +38,9 @@ ID = sa.String(100)  # objective, KR, cycle and source ids: `check` accepts up t
 METRIC_ID = sa.String(201)  # `<source>.<metric>`, each up to 100 characters
 # Non-key text of any length; MariaDB's TEXT stops at 64 KiB, its MEDIUMTEXT at 16 MiB.
 TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# Every number in double precision. MySQL and MariaDB read a bare FLOAT as single precision
+# (about 7 digits: 12345678.9 comes back as 12345700); SQLite and PostgreSQL do not.
+NUMBER = sa.Float().with_variant(mysql.DOUBLE(asdecimal=False), "mysql", "mariadb")
 # The mysql dialect reads `mysql_` options, the mariadb dialect `mariadb_` ones.
 UTF8MB4 = {
     f"{dialect}_{option}": value
@@ -55,7 +58,7 @@ metric_values = _table(
     sa.Column("metric_id", METRIC_ID, primary_key=True),
     sa.Column("ts", sa.Date, primary_key=True),
     sa.Column("source", ID, nullable=False),
-    sa.Column("value", sa.Float),
+    sa.Column("value", NUMBER),
     sa.Column("loaded_at", sa.DateTime, nullable=False),
 )
 metric_checks = _table(
@@ -75,7 +78,7 @@ kr_scores = _table(
     sa.Column("objective_id", ID, nullable=False),
     *(sa.Column(name, TEXT) for name in ("title", "owner", "team", "type", "metric_id", "unit")),
     *(
-        sa.Column(name, sa.Float)
+        sa.Column(name, NUMBER)
         for name in (
             "baseline",
             "target",
@@ -88,15 +91,15 @@ kr_scores = _table(
         )
     ),  # fmt: skip
     sa.Column("grade_band", TEXT),
-    sa.Column("expected", sa.Float),
+    sa.Column("expected", NUMBER),
     sa.Column("status", TEXT),
     sa.Column("data_status", TEXT),
     sa.Column("data_message", TEXT),
     sa.Column("last_observed_ts", sa.Date),
-    sa.Column("forecast_value", sa.Float),
-    sa.Column("forecast_progress", sa.Float),
-    sa.Column("weight", sa.Float),
-    sa.Column("confidence", sa.Float),
+    sa.Column("forecast_value", NUMBER),
+    sa.Column("forecast_progress", NUMBER),
+    sa.Column("weight", NUMBER),
+    sa.Column("confidence", NUMBER),
     sa.Column("checkin_note", TEXT),
     sa.Column("last_checkin_date", sa.Date),
     sa.Column("checkin_due", sa.Boolean),
@@ -107,9 +110,9 @@ objective_scores = _table(
     sa.Column("cycle_id", ID, primary_key=True),
     sa.Column("objective_id", ID, primary_key=True),
     *(sa.Column(name, TEXT) for name in ("parent_id", "title", "owner", "team", "theme", "kind")),
-    sa.Column("score", sa.Float),
+    sa.Column("score", NUMBER),
     sa.Column("grade_band", TEXT),
-    sa.Column("expected", sa.Float),
+    sa.Column("expected", NUMBER),
     sa.Column("status", TEXT),
     sa.Column("status_reason", TEXT),
     sa.Column("success", sa.Boolean),
@@ -121,7 +124,7 @@ source_runs = _table(
     sa.Column("source", ID, primary_key=True),
     sa.Column("status", TEXT, nullable=False),
     sa.Column("rows", sa.Integer),
-    sa.Column("seconds", sa.Float),
+    sa.Column("seconds", NUMBER),
     sa.Column("message", TEXT),
 )
 # One row, updated first in every publishing transaction: a portable write lock.
@@ -278,21 +281,25 @@ WIDEN = {
 }
 
 
+def _narrower(wanted: sa.types.TypeEngine, stored: sa.types.TypeEngine | None) -> bool:
+    """A text column shorter than this version's (`unit` was VARCHAR(50)), or a number in
+    single precision (an older version's FLOAT on MySQL and MariaDB)."""
+    if isinstance(wanted, sa.String) and isinstance(stored, sa.String):
+        return stored.length is not None and (
+            wanted.length is None or stored.length < wanted.length
+        )
+    return isinstance(wanted, sa.Float) and isinstance(stored, mysql.FLOAT)
+
+
 def _narrow_columns(engine: sa.Engine) -> list[tuple[sa.Table, sa.Column]]:
-    """Text columns an older version made shorter than this one (`unit` was VARCHAR(50))."""
+    """Columns an older version made narrower than this one (see `_narrower`)."""
     if engine.dialect.name not in WIDEN:
         return []
     narrow = []
     for name, stored in _stored_columns(engine).items():
         table = metadata.tables[name]
         for column in table.columns:
-            kind = stored.get(column.name)
-            if (
-                isinstance(column.type, sa.String)
-                and isinstance(kind, sa.String)
-                and kind.length is not None
-                and (column.type.length is None or kind.length < column.type.length)
-            ):
+            if _narrower(column.type, stored.get(column.name)):
                 narrow.append((table, column))
     return narrow
 
@@ -334,9 +341,9 @@ def check_schema(engine: sa.Engine) -> None:
 
 
 def upgrade_schema(engine: sa.Engine) -> list[str]:
-    """For writers: create missing tables, add missing nullable columns and widen text
-    columns an older version made narrower (how a warehouse of an older version gets the new
-    ones); returns the one line that says what changed, if anything did."""
+    """For writers: create missing tables, add missing nullable columns and widen text and
+    number columns an older version made narrower (how a warehouse of an older version gets
+    the new ones); returns the one line that says what changed, if anything did."""
     _create_tables(engine)
     missing = _missing_columns(engine)
     _refuse_required(missing)

@@ -108,7 +108,7 @@ def drop_columns(url: str, *columns: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres_url"])
+@pytest.fixture(params=["sqlite", "postgres_url", "mariadb_url"])
 def warehouse_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'wh.db'}"

@@ -154,6 +154,38 @@ def test_the_longest_text_check_accepts_is_stored_unaltered(server, request, tmp
     )
 
 
+# Numbers a single-precision column (about 7 digits) would change: 12345678.9 -> 12345700.
+EXACT = [441335.37, 12345678.9, 0.44565217391304346, 1e300, -2.5e-300]
+
+
+@pytest.mark.parametrize("server", ["sqlite", "postgres_url", "mariadb_url"])
+def test_every_number_reads_back_exactly_on_every_backend(server, request, tmp_path):
+    url = (
+        f"sqlite:///{tmp_path / 'wh.db'}" if server == "sqlite" else request.getfixturevalue(server)
+    )
+    days = [date(2026, 11, day) for day in range(1, len(EXACT) + 1)]
+    values = pd.DataFrame(
+        {"metric_id": "app.m", "ts": pd.to_datetime(days), "value": EXACT, "source": "app"}
+    )
+    key = {"as_of": days[0], "cycle_id": "Q4", "objective_id": "o"}
+    numbers = [{"current_value": x, "expected": x, "score": x} for x in EXACT]
+    krs = pd.DataFrame([{**key, "kr_id": f"k{n}", **row} for n, row in enumerate(numbers)])
+    objectives = pd.DataFrame([{**key, "score": EXACT[1]}])
+    engine = warehouse.create_engine(url)
+    with warehouse.publishing(engine) as publication:
+        publication.change_values(pd.DataFrame(), values)
+        publication.replace_day(warehouse.kr_scores, days[0], krs)
+        publication.replace_day(warehouse.objective_scores, days[0], objectives)
+
+    assert warehouse.read_table(engine, warehouse.metric_values)["value"].tolist() == EXACT
+    stored = warehouse.read_table(engine, warehouse.kr_scores, days[0]).sort_values("kr_id")
+    for column in ("current_value", "expected", "score"):
+        assert stored[column].tolist() == EXACT, column
+    objective = warehouse.read_table(engine, warehouse.objective_scores, days[0])
+    assert objective["score"].tolist() == [EXACT[1]]
+    engine.dispose()
+
+
 NARROWER = {  # how an older version typed these columns
     "postgresql": [
         "ALTER TABLE kr_scores ALTER COLUMN unit TYPE VARCHAR(50)",
@@ -162,12 +194,17 @@ NARROWER = {  # how an older version typed these columns
     "mysql": [
         "ALTER TABLE kr_scores MODIFY COLUMN unit VARCHAR(50)",
         "ALTER TABLE source_runs MODIFY COLUMN message VARCHAR(2000)",
+        "ALTER TABLE metric_values MODIFY COLUMN value FLOAT",  # single precision there
     ],
+}
+WIDENED = {
+    "postgresql": "kr_scores.unit, source_runs.message",
+    "mysql": "kr_scores.unit, metric_values.value, source_runs.message",
 }
 
 
 @pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
-def test_a_writer_widens_the_narrower_text_columns_of_an_older_warehouse(server, request):
+def test_a_writer_widens_the_narrower_columns_of_an_older_warehouse(server, request):
     url = request.getfixturevalue(server)
     engine = warehouse.create_engine(url)
     with engine.begin() as connection:
@@ -175,11 +212,10 @@ def test_a_writer_widens_the_narrower_text_columns_of_an_older_warehouse(server,
             connection.exec_driver_sql(statement)
     engine.dispose()
 
+    dialect = engine.dialect.name
     engine, upgraded = warehouse.open_for_writing(url)
 
-    assert upgraded == [
-        "upgraded the warehouse: widened column(s) kr_scores.unit, source_runs.message"
-    ]
+    assert upgraded == [f"upgraded the warehouse: widened column(s) {WIDENED[dialect]}"]
     day = date(2026, 11, 1)
     row = {"as_of": day, "cycle_id": "Q4", "kr_id": "k", "objective_id": "o", "unit": LONGEST_ID}
     run = {"as_of": day, "source": "app", "status": "error", "message": _text(2001, MIXED)}
@@ -190,6 +226,10 @@ def test_a_writer_widens_the_narrower_text_columns_of_an_older_warehouse(server,
     assert warehouse.read_table(engine, warehouse.source_runs)["message"].tolist() == [
         run["message"]
     ]
+    value = {"metric_id": "app.m", "ts": pd.Timestamp(day), "value": 12345678.9, "source": "app"}
+    with warehouse.publishing(engine) as publication:
+        publication.change_values(pd.DataFrame(), pd.DataFrame([value]))
+    assert warehouse.read_table(engine, warehouse.metric_values)["value"].tolist() == [12345678.9]
     engine.dispose()
     engine, upgraded = warehouse.open_for_writing(url)
     engine.dispose()
