@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -471,22 +472,21 @@ def has_scores(engine: sa.Engine, as_of: date) -> bool:
 # ---------------------------------------------------------------- writing
 
 
-def _records(frame: pd.DataFrame, table: sa.Table) -> list[dict]:
-    """Rows ready for executemany: NaN/NaT as None, datetimes as dates where the column is.
-
-    Column by column, not `to_dict("records")`: pandas' per-row path was the larger half of
-    the cost of writing a backfill day (benchmarks/RESULTS.md).
-    """
-    names = [column.name for column in table.columns if column.name in frame.columns]
-    columns = []
-    for name in names:
-        column = frame[name]
-        if isinstance(table.c[name].type, sa.Date):
-            column = _as_dates(column)
-        values = column.to_numpy(dtype=object, copy=True)
-        values[column.isna().to_numpy()] = None
-        columns.append(values)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+def _columns(frame: pd.DataFrame, table: sa.Table) -> dict[str, np.ndarray]:
+    """The frame's columns of `table`, as Python values: NaN/NaT as None, datetimes as dates
+    where the column is a date. Column by column, not `to_dict("records")`: pandas' per-row
+    path was the larger half of the cost of writing a backfill day (benchmarks/RESULTS.md)."""
+    columns = {}
+    for column in table.columns:
+        if column.name not in frame.columns:
+            continue
+        values = frame[column.name]
+        if isinstance(column.type, sa.Date):
+            values = _as_dates(values)
+        python = values.to_numpy(dtype=object, copy=True)
+        python[values.isna().to_numpy()] = None
+        columns[column.name] = python
+    return columns
 
 
 def _as_dates(column: pd.Series) -> pd.Series:
@@ -497,23 +497,56 @@ def _as_dates(column: pd.Series) -> pd.Series:
 
 # From this many rows, PostgreSQL (psycopg 3) is written with COPY: 100,000 kr_scores rows
 # took 0.6-0.7 s by COPY against 2.8-3.6 s by executemany (pipeline mode) and 3.0 s by
-# multi-row INSERTs (measured against the local server). Smaller writes keep executemany, as
-# every other backend does (psycopg2's dialect sends those as multi-row INSERTs).
+# multi-row INSERTs (measured against the local server).
 COPY_ROWS = 1_000
+# Drivers that batch an executemany themselves (sqlite3 in C, PyMySQL as multi-row INSERTs)
+# get the rows straight from the columns: SQLAlchemy's own per-row parameter handling was
+# two thirds of the time a 10,000-KR backfill spent writing SQLite (benchmarks/RESULTS.md).
+# Other drivers keep SQLAlchemy's executemany (psycopg2's dialect turns it into multi-row
+# INSERTs).
+BATCHING_DRIVERS = {("sqlite", "pysqlite"), ("mysql", "pymysql"), ("mariadb", "pymysql")}
 
 
-def _insert(connection: sa.Connection, table: sa.Table, records: list[dict]) -> None:
+def _execute_rows(
+    connection: sa.Connection, statement: sa.Executable, table: sa.Table, frame: pd.DataFrame
+) -> None:
+    """Run `statement` (an insert into `table`, or a delete by its key) once per row of
+    `frame`, in the connection's transaction."""
+    columns = _columns(frame, table)
+    names = list(columns)
     dialect = connection.dialect
-    if len(records) < COPY_ROWS or (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
-        connection.execute(table.insert(), records)
-        return
-    names = list(records[0])
-    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
-    # the DB-API connection of this SQLAlchemy transaction: COPY is part of the same run
-    cursor = connection.connection.dbapi_connection.cursor()
-    with cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-        for record in records:
-            copy.write_row([record[name] for name in names])
+    driver = (dialect.name, dialect.driver)
+    copy = driver == ("postgresql", "psycopg") and isinstance(statement, sa.Insert)
+    if copy and len(frame) >= COPY_ROWS:
+        quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+        # the DB-API connection of this SQLAlchemy transaction: COPY is part of the same run
+        cursor = connection.connection.dbapi_connection.cursor()
+        with cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as writer:
+            for row in zip(*columns.values(), strict=True):
+                writer.write_row(row)
+    elif driver in BATCHING_DRIVERS:
+        compiled = statement.compile(dialect=dialect, column_keys=names)
+        for name in names:  # what SQLAlchemy would do to each value (SQLite's dates as text)
+            convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                columns[name] = [None if v is None else convert(v) for v in columns[name]]
+        if compiled.positiontup:  # qmark or format: tuples in the statement's order
+            ordered = [columns[name] for name in compiled.positiontup]
+            rows = list(zip(*ordered, strict=True))
+        else:  # pyformat: one dict per row
+            rows = _dicts(columns)
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.executemany(str(compiled), rows)
+        finally:
+            cursor.close()
+    else:
+        connection.execute(statement, _dicts(columns))
+
+
+def _dicts(columns: dict[str, np.ndarray]) -> list[dict]:
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 class Publication:
@@ -532,21 +565,19 @@ class Publication:
         stamped with this run's `loaded_at`: the rows a run changed, in two bulk statements."""
         if len(deleted):
             key = metric_values.c
-            self.connection.execute(
-                metric_values.delete().where(
-                    key.metric_id == sa.bindparam("metric_id"), key.ts == sa.bindparam("ts")
-                ),
-                _records(deleted, metric_values),
+            by_key = metric_values.delete().where(
+                key.metric_id == sa.bindparam("metric_id"), key.ts == sa.bindparam("ts")
             )
+            _execute_rows(self.connection, by_key, metric_values, deleted)
         if len(inserted):
             rows = inserted.assign(loaded_at=self.loaded_at)
-            _insert(self.connection, metric_values, _records(rows, metric_values))
+            _execute_rows(self.connection, metric_values.insert(), metric_values, rows)
 
     def replace_day(self, table: sa.Table, as_of: date, frame: pd.DataFrame) -> None:
         """Replace every row of one as-of date: reruns are idempotent."""
         self.connection.execute(table.delete().where(table.c.as_of == as_of))
         if len(frame):
-            _insert(self.connection, table, _records(frame, table))
+            _execute_rows(self.connection, table.insert(), table, frame)
 
 
 @contextmanager
