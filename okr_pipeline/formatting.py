@@ -6,7 +6,9 @@ import math
 
 
 def is_number(value: float | None) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
+    """A finite number. None, NaN and +-Infinity (which an older version stored) are no
+    value, shown as an en dash and left out of charts."""
+    return value is not None and math.isfinite(value)
 
 
 def format_number(value: float | None) -> str:

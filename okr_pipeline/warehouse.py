@@ -425,13 +425,19 @@ def create_engine(url: str) -> sa.Engine:
 
 
 def read_values(connection: sa.Connection, since: date | None = None) -> pd.DataFrame:
-    """Stored metric series as (metric_id, ts, value), ts as midnight datetime64."""
+    """Stored metric series as (metric_id, ts, value), ts as midnight datetime64.
+
+    A +-Infinity that an older version stored reads as no value (NaN): no run accepts one
+    now, and scoring skips a NaN as it skips a null. The row stays, so a new fetch of its
+    day replaces it."""
     query = sa.select(metric_values.c.metric_id, metric_values.c.ts, metric_values.c.value)
     if since is not None:
         query = query.where(metric_values.c.ts >= since)
     frame = pd.DataFrame(connection.execute(query).fetchall(), columns=["metric_id", "ts", "value"])
-    return frame.astype({"metric_id": "object", "value": "float64"}).assign(
-        ts=pd.to_datetime(frame["ts"]).astype("datetime64[ns]")
+    values = frame["value"].astype("float64")
+    return frame.astype({"metric_id": "object"}).assign(
+        ts=pd.to_datetime(frame["ts"]).astype("datetime64[ns]"),
+        value=values.where(~np.isinf(values)),
     )
 
 

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from okr_pipeline import runs, warehouse
@@ -260,3 +261,49 @@ def test_a_source_whose_validation_raises_fails_alone(
         "finite", "not_null", "unique_ts",
     ]  # fmt: skip
     assert set(values["metric_id"]) == {"good.m"}
+
+
+def test_an_infinity_an_older_version_stored_is_no_value(tmp_path: Path, dagster_instance):
+    """An older version stored +Infinity, in metric_values and in a day's kr_scores. Today's
+    run of a day whose source is down keeps the last good, finite value; the report over a
+    history holding that +Infinity draws its chart."""
+    write_project(
+        tmp_path,
+        {"old": csv_source("old", "gone.csv"), "good": csv_source("good", "good.csv")},
+        {"good.csv": "ts,value\n2026-11-20,10\n"},
+    )
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    older, infinity = date(2026, 11, 19), float("inf")
+    stored = pd.DataFrame(
+        {
+            "metric_id": "old.m",
+            "ts": pd.to_datetime(["2026-11-18", "2026-11-19"]),
+            "value": [30.0, infinity],
+            "source": "old",
+        }
+    )
+    score = {"as_of": older, "cycle_id": "2026-Q4", "kr_id": "old", "objective_id": "o"}
+    score |= {"type": "increase", "current_value": infinity, "score": 1.0, "status": "achieved"}
+    engine = warehouse.create_engine(url)
+    with warehouse.publishing(engine) as publication:
+        publication.change_values(pd.DataFrame(), stored)
+        publication.replace_day(warehouse.kr_scores, older, pd.DataFrame([score]))
+    engine.dispose()
+
+    krs, _, _, _ = score_day(tmp_path, dagster_instance)  # the report asset included
+
+    assert marks(krs, "old") == ("source_error", "file not found: gone.csv")
+    assert krs.loc["old", "current_value"] == 30  # Nov 18's; the +Infinity is no value
+    assert krs.loc["old", "score"] == 0.3  # (30 - 0) / (100 - 0)
+    assert krs.loc["old", "status"] != "achieved"
+    assert marks(krs, "good") == ("ok", None)
+    page = tmp_path / "page.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "okr_pipeline", "report", "--project-dir", str(tmp_path)]
+        + ["--warehouse", url, "--date", AS_OF.isoformat(), "--out", str(page)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "<svg" in page.read_text() and "inf" not in page.read_text().lower()
