@@ -612,3 +612,89 @@ def test_outside_text_is_inert_and_numbers_no_float_holds_are_invalid(tmp_path, 
     assert krs.loc["sales", ["current_value", "data_status"]].tolist() == [4, "ok"]
     assert krs.loc["fine", "attainment"] == pytest.approx(0.7)  # (7 - 0) / (10 - 0)
     assert (runs.loc["odd", "status"], runs.loc["books", "status"]) == ("ok", "ok")
+
+
+FLOODED_SOURCES = {
+    "flooded.yaml": """\
+        name: flooded
+        kind: rest
+        base_url: BASE
+        timeout_seconds: 1
+        max_response_mb: 1
+        retries: 0
+        metrics:
+          - {name: trickle, request: {path: /trickle}, records: "$.data", ts: day, value: n}
+          - {name: bomb, request: {path: /bomb}, records: "$.data", ts: day, value: n}
+          - {name: endless, request: {path: /endless}, records: "$.data", ts: day, value: n}
+        """,
+    "prom.yaml": """\
+        name: prom
+        kind: prometheus
+        url: BASE
+        retries: 0
+        metrics:
+          - {name: matrix, promql: up}
+        """,
+}
+FLOODS = {"/trickle": body_trickle, "/bomb": bomb, "/endless": endless_chunks}
+
+
+def flooding_api(connection, path: str) -> None:
+    """Floods and a trickle for `flooded`, `result: [1, 2]` for Prometheus, 7 for `fine`."""
+    if path in FLOODS:
+        FLOODS[path](connection)
+    elif path == "/api/v1/query_range":
+        send_json(connection, matrix_of([1, 2]))
+    else:
+        odd_api(connection, path)
+
+
+def test_floods_trickles_and_a_malformed_matrix_mark_only_their_key_results(
+    tmp_path, dagster_instance
+):
+    """A whole run: each misbehaving answer is its key result's source_error, with the limit
+    it hit, and the sources that answered well score."""
+    sources = {**FLOODED_SOURCES, "odd.yaml": RUN_SOURCES["odd.yaml"]}
+    sources["books.yaml"] = RUN_SOURCES["books.yaml"]
+    key_results = {"trickle": "flooded", "bomb": "flooded", "endless": "flooded"}
+    key_results |= {"matrix": "prom", "fine": "odd", "sales": "books"}
+    with RawServer(flooding_api) as server:
+        root = tmp_path / "project"
+        (root / "metric_sources").mkdir(parents=True)
+        (root / "okrs").mkdir()
+        for file, text in sources.items():
+            text = textwrap.dedent(text).replace("BASE", server.url)
+            (root / "metric_sources" / file).write_text(text)
+        objectives = RUN_OKRS + (
+            "  - id: o\n    title: O\n    owner: a@example.com\n    theme: t\n    key_results:\n"
+        )
+        for kr, source in key_results.items():
+            objectives += (
+                f"      - {{id: {kr}, title: {kr}, metric: {source}.{kr}, type: increase,"
+                " baseline: 0, target: 10}\n"
+            )
+        (root / "okrs" / "q4.yaml").write_text(objectives)
+        (root / "books.csv").write_text("date,amount\n2026-11-01,4\n")
+        url = f"sqlite:///{tmp_path / 'wh.db'}"
+        result = materialize_day(build_definitions(root, url), RUN_AS_OF, dagster_instance)
+    assert result.success
+
+    engine = warehouse.create_engine(url)
+    krs = warehouse.read_table(engine, warehouse.kr_scores, RUN_AS_OF).set_index("kr_id")
+    runs = warehouse.read_table(engine, warehouse.source_runs, RUN_AS_OF).set_index("source")
+    engine.dispose()
+    host = f"127.0.0.1:{server.port}"
+    capped = "response is larger than 1 MB (max_response_mb)"
+    expected = {
+        "trickle": f"GET {host}/trickle: no complete response within 1 s",
+        "bomb": f"GET {host}/bomb: {capped}",
+        "endless": f"GET {host}/endless: {capped}",
+        "matrix": "query_range returned a malformed series: 1",
+    }
+    for kr, message in expected.items():
+        marked = ("no_data", "source_error", message)
+        assert tuple(krs.loc[kr, ["status", "data_status", "data_message"]]) == marked, kr
+    assert (runs.loc["flooded", "status"], runs.loc["prom", "status"]) == ("error", "error")
+    # the others scored: fine's newest value is 7 on Nov 10, sales' 4 on Nov 1, of 10 each
+    assert krs.loc["fine", ["current_value", "score", "data_status"]].tolist() == [7, 0.7, "ok"]
+    assert krs.loc["sales", ["current_value", "score", "data_status"]].tolist() == [4, 0.4, "ok"]
