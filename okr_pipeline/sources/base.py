@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from functools import cached_property
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -105,7 +106,27 @@ class MetricFetch:
             return self
         if self.point_in_time:  # a reading of now, stamped with the run's as-of date
             return replace(self, series=self.series.assign(ts=pd.Timestamp(window.as_of)))
-        return replace(self, series=in_window(self.series, window))
+        ts, ordered = self._days
+        start, end = np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")
+        if ordered:  # cut by position: a view, no copy
+            first, stop = np.searchsorted(ts, [start, end])
+            if (first, stop) == (0, len(ts)):
+                return self
+            return replace(self, series=self.series.iloc[first:stop])
+        inside = ((ts >= start) & (ts < end)) | np.isnat(ts)  # a row without a day, for checks
+        return (
+            self
+            if inside.all()
+            else replace(self, series=self.series[inside].reset_index(drop=True))
+        )
+
+    @cached_property
+    def _days(self) -> tuple[np.ndarray, bool]:
+        """The series' ts, and whether they ascend with no null. A backfill cuts every series
+        once a day, and each cut rebuilt from the frame was most of a 92-day backfill of
+        10,000 key results (benchmarks/RESULTS.md)."""
+        ts = self.series["ts"].to_numpy(dtype="datetime64[ns]")
+        return ts, bool(not np.isnat(ts).any() and (ts[1:] >= ts[:-1]).all())
 
 
 @dataclass
@@ -191,21 +212,6 @@ def stacked(series: list[pd.DataFrame], column: str, dtype: str) -> np.ndarray:
     """One column of many series, end to end, as one numpy array."""
     parts = [frame[column].to_numpy(dtype=dtype) for frame in series]
     return np.concatenate(parts) if parts else np.array([], dtype=dtype)
-
-
-def in_window(series: pd.DataFrame, window: FetchWindow) -> pd.DataFrame:
-    """The rows of a series inside the window (and any row without a day, for the checks).
-
-    A sorted series is cut by position, a view and no copy: a backfill cuts every series
-    once per day, and building frames was most of a 92-day backfill (benchmarks/RESULTS.md).
-    """
-    ts = series["ts"].to_numpy()
-    start, end = np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")
-    if not np.isnat(ts).any() and (ts[1:] >= ts[:-1]).all():
-        first, stop = np.searchsorted(ts, [start, end])
-        return series if (first, stop) == (0, len(ts)) else series.iloc[first:stop]
-    inside = ((ts >= start) & (ts < end)) | np.isnat(ts)
-    return series if inside.all() else series[inside].reset_index(drop=True)
 
 
 def local_stamp(raw: Any, timezone: str) -> datetime | None:
