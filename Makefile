@@ -33,7 +33,7 @@ test: $(STAMP)
 
 # Every benchmark: one line per figure (figure | floor measured beside it | ratio | target).
 # sql_source.py needs the PostgreSQL server at 127.0.0.1:5432; report.py needs Chromium.
-BENCHMARKS := scoring rest_sources sql_source cli_startup backfill gx_calls validation rest_pages report
+BENCHMARKS := scoring rest_sources sql_source cli_startup backfill gx_calls validation rest_pages report code_location
 bench: $(STAMP)
 	@for name in $(BENCHMARKS); do echo "== benchmarks/$$name.py"; $(BIN)/python benchmarks/$$name.py || exit 1; done
 
