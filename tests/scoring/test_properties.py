@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from okr_pipeline.scoring import frames_from_project, score
+from okr_pipeline.scoring.windows import factorize_runs
 
 from .helpers import NO_PROBLEMS, day, objective, project, series, values
 
@@ -161,3 +162,13 @@ def test_objective_score_between_its_parts(case):
             assert np.isnan(row["score"]) and row["status"] == "no_data"
             continue
         assert min(parts) - 1e-12 <= row["score"] <= max(parts) + 1e-12
+
+
+@given(st.lists(st.sampled_from(["a.m", "b.m", "c.m", None]), max_size=40))
+def test_the_series_store_codes_ids_as_a_factorize_of_every_row_would(ids):
+    """Codes are computed per run of equal ids; in any order they are pd.factorize's."""
+    column = np.array(ids, dtype=object)
+    codes, uniques = factorize_runs(column)
+    expected_codes, expected_uniques = pd.factorize(column)
+    assert codes.tolist() == expected_codes.tolist()
+    assert list(uniques) == list(expected_uniques)
