@@ -178,14 +178,15 @@ def test_a_first_run_stopped_leaves_an_empty_warehouse(tmp_path, stalling_server
     assert rows_by_day(root) == {table: {} for table in TABLES}  # tables made, nothing in them
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("stalling_server", [1], indirect=True)
-def test_a_backfill_stopped_half_way_keeps_whole_days_only(tmp_path, stalling_server):
+def test_a_backfill_stopped_half_way_keeps_whole_days_only(tmp_path, stalling_server, signum):
     """100 days run as 92 + 8: the first run's fetch is answered and its days published,
     the second run's fetch never is."""
     root = write_project(tmp_path, stalling_server.port)
     process = okr(root, "backfill", "--start", "2026-07-01", "--end", "2026-10-08")
 
-    stderr, seconds = stop(process, stalling_server, signal.SIGTERM)
+    stderr, seconds = stop(process, stalling_server, signum)
 
     assert seconds < 10
     assert process.returncode == 130
