@@ -555,40 +555,46 @@ def odd_api(connection, path: str) -> None:
     send_json(connection, body)
 
 
-def write_run_project(root: Path, base_url: str) -> Path:
+def run_day(tmp_path: Path, instance, server: RawServer, sources: dict, objectives: list[dict]):
+    """Materialize RUN_AS_OF for a project of `sources` (file -> YAML, BASE for the server's
+    URL) and `objectives` (per objective, key result -> its source, increase 0 -> 10);
+    `kr_scores` and `source_runs` of the day, by id."""
+    root = tmp_path / "project"
     (root / "metric_sources").mkdir(parents=True)
     (root / "okrs").mkdir()
-    for file, text in RUN_SOURCES.items():
-        text = textwrap.dedent(text).replace("BASE", base_url)
+    for file, text in sources.items():
+        text = textwrap.dedent(text).replace("BASE", server.url)
         (root / "metric_sources" / file).write_text(text)
-    objectives = RUN_OKRS
-    for number, group in enumerate((RUN_KEY_RESULTS[:4], RUN_KEY_RESULTS[4:])):
-        objectives += (
+    text = RUN_OKRS
+    for number, key_results in enumerate(objectives):
+        text += (
             f"  - id: o{number}\n    title: O{number}\n    owner: a@example.com\n"
             "    theme: t\n    key_results:\n"
         )
-        for kr in group:
-            source = {"escape": "noisy", "long": "noisy", "sales": "books"}.get(kr, "odd")
-            objectives += (
+        for kr, source in key_results.items():
+            text += (
                 f"      - {{id: {kr}, title: {kr}, owner: a@example.com, "
                 f"metric: {source}.{kr}, type: increase, baseline: 0, target: 10}}\n"
             )
-    (root / "okrs" / "q4.yaml").write_text(objectives)
+    (root / "okrs" / "q4.yaml").write_text(text)
     (root / "books.csv").write_text("date,amount\n2026-11-01,4\n")
-    return root
-
-
-def test_outside_text_is_inert_and_numbers_no_float_holds_are_invalid(tmp_path, dagster_instance):
-    with RawServer(odd_api) as server:
-        project = write_run_project(tmp_path / "project", server.url)
-        url = f"sqlite:///{tmp_path / 'wh.db'}"
-        result = materialize_day(build_definitions(project, url), RUN_AS_OF, dagster_instance)
-    assert result.success
-
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    assert materialize_day(build_definitions(root, url), RUN_AS_OF, instance).success
     engine = warehouse.create_engine(url)
     krs = warehouse.read_table(engine, warehouse.kr_scores, RUN_AS_OF).set_index("kr_id")
     runs = warehouse.read_table(engine, warehouse.source_runs, RUN_AS_OF).set_index("source")
     engine.dispose()
+    return krs, runs
+
+
+def test_outside_text_is_inert_and_numbers_no_float_holds_are_invalid(tmp_path, dagster_instance):
+    sources = {"escape": "noisy", "long": "noisy", "sales": "books"}
+    by_kr = [
+        {kr: sources.get(kr, "odd") for kr in krs}
+        for krs in (RUN_KEY_RESULTS[:4], RUN_KEY_RESULTS[4:])
+    ]
+    with RawServer(odd_api) as server:
+        krs, runs = run_day(tmp_path, dagster_instance, server, RUN_SOURCES, by_kr)
     host = f"127.0.0.1:{server.port}"
     # inert: ESC and BEL go; the 2,000 x's are cut to 200 characters of detail, "…" included
     escape = f"GET {host}/escape: HTTP 400 Bad Request: [2J]0;pwned"
@@ -659,30 +665,7 @@ def test_floods_trickles_and_a_malformed_matrix_mark_only_their_key_results(
     key_results = {"trickle": "flooded", "bomb": "flooded", "endless": "flooded"}
     key_results |= {"matrix": "prom", "fine": "odd", "sales": "books"}
     with RawServer(flooding_api) as server:
-        root = tmp_path / "project"
-        (root / "metric_sources").mkdir(parents=True)
-        (root / "okrs").mkdir()
-        for file, text in sources.items():
-            text = textwrap.dedent(text).replace("BASE", server.url)
-            (root / "metric_sources" / file).write_text(text)
-        objectives = RUN_OKRS + (
-            "  - id: o\n    title: O\n    owner: a@example.com\n    theme: t\n    key_results:\n"
-        )
-        for kr, source in key_results.items():
-            objectives += (
-                f"      - {{id: {kr}, title: {kr}, metric: {source}.{kr}, type: increase,"
-                " baseline: 0, target: 10}\n"
-            )
-        (root / "okrs" / "q4.yaml").write_text(objectives)
-        (root / "books.csv").write_text("date,amount\n2026-11-01,4\n")
-        url = f"sqlite:///{tmp_path / 'wh.db'}"
-        result = materialize_day(build_definitions(root, url), RUN_AS_OF, dagster_instance)
-    assert result.success
-
-    engine = warehouse.create_engine(url)
-    krs = warehouse.read_table(engine, warehouse.kr_scores, RUN_AS_OF).set_index("kr_id")
-    runs = warehouse.read_table(engine, warehouse.source_runs, RUN_AS_OF).set_index("source")
-    engine.dispose()
+        krs, runs = run_day(tmp_path, dagster_instance, server, sources, [key_results])
     host = f"127.0.0.1:{server.port}"
     capped = "response is larger than 1 MB (max_response_mb)"
     expected = {
