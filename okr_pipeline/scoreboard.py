@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from okr_pipeline.formatting import format_number, format_score
+from okr_pipeline.formatting import format_number, format_score, is_number
 from okr_pipeline.warehouse_errors import NO_SCORES, WarehouseError, not_scored, unreachable
 
 STATUS_STYLES = {
@@ -38,7 +38,8 @@ STATUS_STYLES = {
 }
 KR_COLUMNS = [
     "as_of", "cycle_id", "objective_id", "kr_id", "title", "owner", "team", "current_value",
-    "target", "score", "expected", "status", "data_status", "data_message", "checkin_due",
+    "target", "min", "max", "score", "expected", "status", "data_status", "data_message",
+    "checkin_due",
 ]  # fmt: skip
 OBJECTIVE_COLUMNS = [
     "cycle_id", "objective_id", "team", "score", "expected", "status", "status_reason",
@@ -189,6 +190,13 @@ def _plain(column: str, value):
     return value
 
 
+def _target(kr: Row) -> str:
+    """The target, or a stay_between's band (it has no target): 76–82."""
+    if is_number(kr["target"]) or not (is_number(kr["min"]) and is_number(kr["max"])):
+        return format_number(kr["target"])
+    return f"{format_number(kr['min'])}–{format_number(kr['max'])}"
+
+
 def _score(row: Row) -> str:
     """A key result with no data has no score to show, whatever progress 0 stored."""
     return "–" if row["status"] == "no_data" else format_score(row["score"])
@@ -252,7 +260,7 @@ def render(scores: Scores, filtered: bool = False, out: TextIO | None = None) ->
             data = "" if kr["data_status"] == "ok" else kr["data_status"]
             table.add_row(
                 label(f"  {kr['kr_id']}"),
-                format_number(kr["current_value"]), format_number(kr["target"]),
+                format_number(kr["current_value"]), _target(kr),
                 _score(kr), format_score(kr["expected"]), _status(kr["status"]),
                 Text(data, style="red" if data else ""),
             )  # fmt: skip

@@ -198,17 +198,17 @@ def test_status_csv_escapes_cells_that_would_start_a_formula(hostile_scores):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        b"as_of,cycle_id,objective_id,kr_id,title,owner,team,current_value,target,score,"
-        b"expected,status,data_status,data_message,checkin_due,objective_status,"
+        b"as_of,cycle_id,objective_id,kr_id,title,owner,team,current_value,target,min,max,"
+        b"score,expected,status,data_status,data_message,checkin_due,objective_status,"
         b"objective_status_reason\r\n"
         b'2026-11-10,Q4,o,k1,"\'=HYPERLINK(""http://x"",""y"")",\'@SUM(A1),\'+team,'
-        b"-12.5,,0.5,,on_track,ok,'-dash,,on_track,\r\n"
-        b"2026-11-10,Q4,o,k2,'\tTabbed,ana,t,3.0,4.0,,0.25,on_track,stale,\"'\rCR\",,"
+        b"-12.5,,,,0.5,,on_track,ok,'-dash,,on_track,\r\n"
+        b"2026-11-10,Q4,o,k2,'\tTabbed,ana,t,3.0,4.0,,,,0.25,on_track,stale,\"'\rCR\",,"
         b"on_track,\r\n"
     )
     rows = list(csv.reader(io.StringIO(result.stdout.decode(), newline="")))
     assert [row[4] for row in rows[1:]] == ['\'=HYPERLINK("http://x","y")', "'\tTabbed"]
-    assert rows[2][13] == "'\rCR"  # the CR stays inside its cell
+    assert rows[2][15] == "'\rCR"  # the CR stays inside its cell
 
 
 def test_a_date_never_scored_is_refused_with_the_dates_that_were(scored_project):
@@ -239,13 +239,22 @@ def test_piped_scoreboard_prints_ids_whole_and_no_data_as_a_dash(tmp_path):
     root = write_project(tmp_path)
     long_id = "deals-" + "x" * 94  # 100 characters, the most `check` accepts
     okrs = root / "okrs" / "q4.yaml"
-    okrs.write_text(okrs.read_text().replace("id: deals,", f"id: {long_id},"))
+    band = (
+        "      - {id: band, title: band, metric: finance.mrr, type: stay_between,"
+        " min: 100, max: 250}\n"
+    )
+    text = okrs.read_text().replace("id: deals,", f"id: {long_id},")
+    okrs.write_text(
+        text.replace("aggregation: sum, target: 30}\n", "aggregation: sum, target: 30}\n" + band)
+    )
     assert okr("run", "--date", "2026-11-10", cwd=root).returncode == 0
 
     result = okr("status", cwd=root)
 
     (row,) = [line for line in result.stdout.splitlines() if line.split()[:1] == [long_id]]
     assert row.split() == [long_id, "–", "10", "–", "0.45", "no_data", "source_error"]
+    (row,) = [line for line in result.stdout.splitlines() if line.split()[:1] == ["band"]]
+    assert row.split()[2] == "100–250"  # a stay_between has no target: its band instead
     # sell has only deals, which has no data; 41 / 92 = 0.45 expected
     assert "why sell: no_data: key result " + long_id + " is no_data" in result.stdout
 

@@ -136,7 +136,7 @@ def test_readers_name_the_columns_lacking_and_a_writer_adds_them(tmp_path, wareh
     assert status.returncode == 0, status.stderr
     # the upgrading run scored 2026-11-10 whole, data_message included; expected = 41 / 92
     assert status.stdout.splitlines()[1] == (
-        "2026-11-10,2026-Q4,sell,deals,10 deals,bo@example.com,sales,,10.0,0.0,"
+        "2026-11-10,2026-Q4,sell,deals,10 deals,bo@example.com,sales,,10.0,,,0.0,"
         "0.44565217391304346,no_data,source_error,file not found: missing.csv,False,"
         "no_data,no_data: key result deals is no_data"
     )
