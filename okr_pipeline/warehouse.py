@@ -522,8 +522,8 @@ def _execute_rows(
     names = list(columns)
     dialect = connection.dialect
     driver = (dialect.name, dialect.driver)
-    copy = driver == ("postgresql", "psycopg") and isinstance(statement, sa.Insert)
-    if copy and len(frame) >= COPY_ROWS:
+    copying = isinstance(statement, sa.Insert) and len(frame) >= COPY_ROWS
+    if copying and driver == ("postgresql", "psycopg"):
         quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
         # the DB-API connection of this SQLAlchemy transaction: COPY is part of the same run
         cursor = connection.connection.dbapi_connection.cursor()
