@@ -31,9 +31,10 @@ from okr_pipeline.sources.base import stacked, unexpected
 from okr_pipeline.text import inert
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
+    Cut,
     rejected_metrics,
     rejecting_failures,
-    validate_days,
+    validate_cuts,
 )
 
 log = logging.getLogger(__name__)
@@ -136,31 +137,43 @@ def validate_fetches(
         for metric_id, metric in zip(source.metric_ids(), source.metrics, strict=True)
     }
     try:
-        return validate_days(_series_by_day(fetches, windows), checks)
+        return validate_cuts(*_day_cuts(fetches, windows), checks)
     except Exception:
         log.warning("validating every source at once failed; validating them one by one")
     results = [pd.DataFrame(columns=CHECK_COLUMNS)]
     for name, fetch in fetches.items():
         try:
-            results.append(validate_days(_series_by_day({name: fetch}, windows), checks))
+            results.append(validate_cuts(*_day_cuts({name: fetch}, windows), checks))
         except Exception as error:
             reason = f"validation failed: {unexpected(error)}"
             fail_source(fetch, reason, project.secrets)
     return pd.concat([frame for frame in results if len(frame)] or results, ignore_index=True)
 
 
-def _series_by_day(
+def _day_cuts(
     fetches: dict[str, SourceFetch], windows: dict[date, FetchWindow]
-) -> dict[date, dict[str, pd.DataFrame]]:
-    return {
-        day: {
-            metric.metric_id: metric.series
-            for fetch in cut.values()
-            for metric in fetch.metrics
-            if metric.ok
-        }
-        for day, cut in day_fetches(fetches, windows)
-    }
+) -> tuple[list[tuple[str, pd.DataFrame]], list[Cut]]:
+    """Each day's part of every fetched series, for `validate_cuts`: a slice of the range's
+    series where it ascends by day (each row is then judged once for the whole range), else
+    that day's own series (a point-in-time reading, a series out of order)."""
+    series: list[tuple[str, pd.DataFrame]] = []
+    numbers: dict[int, int] = {}  # id(MetricFetch): its whole series' number in `series`
+    cuts = []
+    for day, window in windows.items():
+        for fetch in fetches.values():
+            for metric in fetch.metrics:
+                rows = metric.rows_within(window)
+                if rows is not None:
+                    if id(metric) not in numbers:
+                        numbers[id(metric)] = len(series)
+                        series.append((metric.metric_id, metric.series))
+                    cuts.append(Cut(day, numbers[id(metric)], *rows))
+                    continue
+                part = metric.within(window)
+                if part.ok:
+                    series.append((metric.metric_id, part.series))
+                    cuts.append(Cut(day, len(series) - 1, 0, len(part.series)))
+    return series, cuts
 
 
 def fail_source(fetch: SourceFetch, reason: str, secrets: frozenset[str]) -> None:

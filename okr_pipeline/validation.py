@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,17 @@ def validation_calls() -> int:
     return _calls
 
 
+@dataclass(frozen=True)
+class Cut:
+    """Rows `start:stop` of one series (positions in its ts order, whole days), judged as a
+    run of `as_of` would judge them: a backfill day's part of a series fetched for its range."""
+
+    as_of: date
+    series: int
+    start: int
+    stop: int
+
+
 def validate_series(
     series: dict[str, pd.DataFrame], checks: dict[str, Checks], as_of: date
 ) -> pd.DataFrame:
@@ -77,25 +89,35 @@ def validate_series(
 def validate_days(
     days: dict[date, dict[str, pd.DataFrame]], checks: dict[str, Checks]
 ) -> pd.DataFrame:
-    """One row per as-of date, metric and enabled check (the `metric_checks` table).
+    """`validate_cuts` of whole series: `days` maps an as-of date to the series a run of that
+    date fetched, metric id to its `(ts, value)` frame (see `sources.base`)."""
+    series = [(metric_id, frame) for day in days.values() for metric_id, frame in day.items()]
+    whole = [(as_of, len(frame)) for as_of, day in days.items() for frame in day.values()]
+    cuts = [Cut(as_of, number, 0, rows) for number, (as_of, rows) in enumerate(whole)]
+    return validate_cuts(series, cuts, checks)
 
-    `days` maps an as-of date to the series a run of that date fetched: metric id to its
-    `(ts, value)` frame (see `sources.base`); `checks` holds the `checks:` of every metric.
-    Each day is judged as its own run would judge it (freshness against that day), but all
-    days share one GX validation while they fit in MAX_ROWS_PER_CALL rows: a backfill costs a
-    few calls, not one per day. `observed` is a short text of what was seen; `message` a
-    short sentence when the check failed, else None.
+
+def validate_cuts(
+    series: list[tuple[str, pd.DataFrame]], cuts: list[Cut], checks: dict[str, Checks]
+) -> pd.DataFrame:
+    """One row per cut and enabled check (the `metric_checks` table), in the order of `cuts`.
+
+    `series` are (metric id, frame) pairs; `checks` holds the `checks:` of every metric. A
+    backfill passes each series fetched for its range once, and one cut of it per day: every
+    row is judged once, and each day counts the failing rows inside its cut, as a run of that
+    day alone would have seen them. Series share one GX validation while they fit in
+    MAX_ROWS_PER_CALL rows. `observed` is a short text of what was seen; `message` a short
+    sentence when the check failed, else None.
     """
-    keyed = [
-        (as_of, metric_id, frame)
-        for as_of, series in days.items()
-        for metric_id, frame in series.items()
-    ]
-    missing = sorted({metric_id for _, metric_id, _ in keyed if metric_id not in checks})
+    missing = sorted({metric_id for metric_id, _ in series if metric_id not in checks})
     if missing:
         raise ValueError(f"no checks for {', '.join(missing)}")
-    rows = [row for chunk in _chunks(keyed) for row in _validate_chunk(chunk, checks)]
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(CHECK_COLUMNS)
+    rows: list[list[tuple]] = [[] for _ in cuts]
+    for part, numbers, part_cuts in _chunks(series, cuts):
+        for number, cut_rows in zip(numbers, _validate_chunk(part, part_cuts, checks), strict=True):
+            rows[number] = cut_rows
+    flat = [row for cut_rows in rows for row in cut_rows]
+    columns = list(zip(*flat, strict=True)) if flat else [()] * len(CHECK_COLUMNS)
     dtypes = (object, None, None, bool, None, object)  # as_of dates; message None when passed
     return pd.DataFrame(
         {
@@ -105,31 +127,53 @@ def validate_days(
     )
 
 
-def _chunks(keyed: list[tuple[date, str, pd.DataFrame]]):
-    """Consecutive runs of series of at most MAX_ROWS_PER_CALL rows (a longer one alone)."""
-    chunk, rows = [], 0
-    for item in keyed:
-        if chunk and rows + len(item[2]) > MAX_ROWS_PER_CALL:
-            yield chunk
+def _chunks(series: list[tuple[str, pd.DataFrame]], cuts: list[Cut]):
+    """Consecutive runs of series of at most MAX_ROWS_PER_CALL rows (a longer one alone),
+    their cuts renumbered to the run: (series, numbers of their cuts in `cuts`)."""
+    by_series: list[list[int]] = [[] for _ in series]
+    for number, cut in enumerate(cuts):
+        by_series[cut.series].append(number)
+    chunk: list[int] = []
+    rows = 0
+    for index, (_, frame) in enumerate(series):
+        size = len(frame) + len(by_series[index])  # a freshness row per cut
+        if chunk and rows + size > MAX_ROWS_PER_CALL:
+            yield _renumbered(series, chunk, by_series, cuts)
             chunk, rows = [], 0
-        chunk.append(item)
-        rows += len(item[2])
+        chunk.append(index)
+        rows += size
     if chunk:
-        yield chunk
+        yield _renumbered(series, chunk, by_series, cuts)
 
 
-def _validate_chunk(keyed: list[tuple[date, str, pd.DataFrame]], checks: dict[str, Checks]):
-    """The metric_checks rows of some (as-of, metric) series, from one GX call."""
-    rules = [checks[metric_id] for _, metric_id, _ in keyed]
-    frame = long_frame(
-        [series for _, _, series in keyed], rules, [pd.Timestamp(as_of) for as_of, _, _ in keyed]
-    )
-    failures = _run_suite(frame) if len(frame) else {check: {} for check in CHECKS}
-    observed = _Observed(frame)
-    for number, ((as_of, metric_id, _), rule) in enumerate(zip(keyed, rules, strict=True)):
-        for check in _enabled(rule):
-            success, seen, message = observed.outcome(check, number, rule, failures[check])
-            yield as_of, metric_id, check, success, seen, message
+def _renumbered(series, chunk: list[int], by_series: list[list[int]], cuts: list[Cut]):
+    first = chunk[0]  # a chunk is a run of consecutive series
+    numbers = sorted(number for index in chunk for number in by_series[index])
+    part_cuts = [
+        Cut(cut.as_of, cut.series - first, cut.start, cut.stop)
+        for cut in (cuts[number] for number in numbers)
+    ]
+    return series[first : chunk[-1] + 1], numbers, part_cuts
+
+
+def _validate_chunk(
+    series: list[tuple[str, pd.DataFrame]], cuts: list[Cut], checks: dict[str, Checks]
+) -> list[list[tuple]]:
+    """The metric_checks rows of each cut of some series, from one GX call."""
+    rules = [checks[metric_id] for metric_id, _ in series]
+    frame = long_frame([data for _, data in series], rules, cuts)
+    failures = _run_suite(frame) if len(frame) else None
+    observed = _Observed(frame, cuts, failures)
+    rows = []
+    for number, cut in enumerate(cuts):
+        metric_id, rule = series[cut.series][0], rules[cut.series]
+        rows.append(
+            [
+                (cut.as_of, metric_id, check, *observed.outcome(check, number, rule))
+                for check in _enabled(rule)
+            ]
+        )
+    return rows
 
 
 def failed_checks(results: pd.DataFrame) -> pd.DataFrame:
@@ -150,24 +194,22 @@ def rejected_metrics(results: pd.DataFrame) -> set[str]:
     return set(rejecting_failures(results)["metric_id"])
 
 
-def long_frame(
-    series: list[pd.DataFrame], rules: list[Checks], as_of: list[pd.Timestamp]
-) -> pd.DataFrame:
-    """All series stacked, sorted by metric then ts, with each metric's rules as columns.
+def long_frame(series: list[pd.DataFrame], rules: list[Checks], cuts: list[Cut]) -> pd.DataFrame:
+    """All series stacked, each sorted by ts (no day last), with its metric's rules as
+    columns; then one freshness row per cut that holds a value.
 
-    A metric is its position in `series` (`metric`): GX copies the frame for each filter it
+    A series is its position in `series` (`metric`): GX copies the frame for each filter it
     applies, and an integer column is cheaper to copy and hash than the metric id's text.
-    `as_of[i]` is the as-of date series i is judged against (its freshness).
+    A row of a series may be the newest of several cuts, each with its own as-of date, so
+    the age of a cut's newest value (`days_old`) sits on a row of its own (`cut` its number,
+    the newest day as `ts`, no value, every other rule off); series rows have `cut` -1.
     """
     lengths = np.array([len(frame) for frame in series], dtype=np.int64)
 
     def per_metric(values: list[Any], dtype: Any) -> np.ndarray:
         return np.repeat(np.array(values, dtype=dtype), lengths)
 
-    def threshold(values: list[float | int | None]) -> np.ndarray:
-        return per_metric([np.nan if value is None else value for value in values], np.float64)
-
-    frame = pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "metric": per_metric(list(range(len(series))), np.int64),
             "ts": stacked(series, "ts", "datetime64[ns]"),
@@ -175,21 +217,61 @@ def long_frame(
             "check_not_null": per_metric([rule.not_null for rule in rules], bool),
             "check_unique_ts": per_metric([rule.unique_ts for rule in rules], bool),
             "check_non_decreasing": per_metric([rule.non_decreasing for rule in rules], bool),
-            "min_allowed": threshold([rule.min for rule in rules]),
-            "max_allowed": threshold([rule.max for rule in rules]),
-            "fresh_within_days": threshold([rule.fresh_within_days for rule in rules]),
-            "as_of": per_metric(as_of, "datetime64[ns]"),
+            "min_allowed": per_metric(_thresholds(rules, "min"), np.float64),
+            "max_allowed": per_metric(_thresholds(rules, "max"), np.float64),
+            "fresh_within_days": per_metric(_thresholds(rules, "fresh_within_days"), np.float64),
         }
     )
-    frame = frame.sort_values(["metric", "ts"], kind="stable", ignore_index=True)
-    filled = frame.groupby("metric", sort=False)["value"].ffill()
-    frame["previous_value"] = filled.groupby(frame["metric"], sort=False).shift()
-    known = frame[frame["value"].notna() & frame["ts"].notna()]
-    newest = known.drop_duplicates("metric", keep="last")  # sorted by ts: the newest value
-    frame["days_old"] = np.nan
-    age = (newest["as_of"] - newest["ts"]).dt.days
-    frame.loc[newest.index, "days_old"] = age.astype("float64")
-    return frame.drop(columns="as_of")
+    rows = rows.sort_values(["metric", "ts"], kind="stable", ignore_index=True)
+    filled = rows.groupby("metric", sort=False)["value"].ffill()
+    rows["previous_value"] = filled.groupby(rows["metric"], sort=False).shift()
+    rows["days_old"] = np.nan
+    rows["cut"] = np.int64(-1)
+    layout = _Layout(rows, cuts)
+    holding = np.flatnonzero(layout.newest >= 0)
+    newest_ts = rows["ts"].to_numpy()[layout.newest[holding]]
+    as_of = np.array([cuts[number].as_of for number in holding], dtype="datetime64[ns]")
+    metric = layout.series[holding]
+    freshness = pd.DataFrame(
+        {
+            "metric": metric,
+            "ts": newest_ts,
+            "value": np.nan,
+            "check_not_null": False,
+            "check_unique_ts": False,
+            "check_non_decreasing": False,
+            "min_allowed": np.nan,
+            "max_allowed": np.nan,
+            "fresh_within_days": np.array(_thresholds(rules, "fresh_within_days"))[metric],
+            "previous_value": np.nan,
+            "days_old": ((as_of - newest_ts) // np.timedelta64(1, "D")).astype(np.float64),
+            "cut": holding,
+        }
+    )
+    return pd.concat([rows, freshness], ignore_index=True) if len(freshness) else rows
+
+
+def _thresholds(rules: list[Checks], name: str) -> list[float]:
+    return [np.nan if getattr(rule, name) is None else getattr(rule, name) for rule in rules]
+
+
+class _Layout:
+    """Where each cut lies in the stacked series rows (sorted by series, then ts): rows
+    `start:stop`, and `newest`, its last row with a value and a day (-1 when none)."""
+
+    def __init__(self, rows: pd.DataFrame, cuts: list[Cut]):
+        def of_cuts(name: str) -> np.ndarray:
+            return np.array([getattr(cut, name) for cut in cuts], dtype=np.int64)
+
+        self.series = of_cuts("series")
+        first = np.searchsorted(rows["metric"].to_numpy(), self.series)
+        self.start, self.stop = first + of_cuts("start"), first + of_cuts("stop")
+        known = (rows["value"].notna() & rows["ts"].notna()).to_numpy()
+        # latest[k]: the last row before k with a value and a day
+        latest = np.maximum.accumulate(np.where(known, np.arange(len(rows)), -1))
+        latest = np.concatenate([[-1], latest]).astype(np.int64)
+        before_stop = latest[self.stop]
+        self.newest = np.where(before_stop >= self.start, before_stop, -1)
 
 
 def _enabled(rule: Checks) -> list[str]:
@@ -290,8 +372,8 @@ def _suite():
     )
 
 
-def _run_suite(frame: pd.DataFrame) -> dict[str, dict[int, pd.DataFrame]]:
-    """Validate the long frame once; the failing rows of each check, by metric."""
+def _run_suite(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Validate the long frame once; for each check, which of its rows failed."""
     global _calls
     with _lock:
         batches, suite = _gx()
@@ -306,8 +388,9 @@ def _run_suite(frame: pd.DataFrame) -> dict[str, dict[int, pd.DataFrame]]:
         check = result.expectation_config.meta["check"]
         if "unexpected_index_list" not in result.result:
             raise ValidationError(f"check {check} could not run: {_gx_error(result)}")
-        rows = frame.loc[sorted(result.result["unexpected_index_list"])]
-        failures[check] = dict(tuple(rows.groupby("metric", sort=False)))
+        failed = np.zeros(len(frame), dtype=bool)
+        failed[np.asarray(result.result["unexpected_index_list"], dtype=np.int64)] = True
+        failures[check] = failed
     if set(failures) != set(CHECKS):
         raise ValidationError(f"GX reported no result for {sorted(set(CHECKS) - set(failures))}")
     return failures
@@ -329,97 +412,173 @@ def _gx_error(result: Any) -> str:
 
 
 class _Observed:
-    """Turns GX's failing rows, and what pandas saw in each series, into the text of a row."""
+    """What each cut holds, from GX's failing rows and the values themselves.
 
-    def __init__(self, frame: pd.DataFrame):
-        by_metric = frame[frame["value"].notna()].groupby("metric", sort=False)["value"]
-        self.sizes = frame.groupby("metric", sort=False).size()
-        self.lowest = _rows_at(frame, by_metric.idxmin())
-        self.highest = _rows_at(frame, by_metric.idxmax())
-        newest = frame[frame["days_old"].notna()]
-        self.newest = _rows_at(frame, pd.Series(newest.index, index=newest["metric"]))
-        self.nothing_failed = frame.iloc[:0]
+    Counts are running sums over the stacked rows, and firsts a search among the failing
+    rows, so a cut costs the same whether it spans one day or a year.
+    """
 
-    def outcome(
-        self, check: str, metric: int, rule: Checks, failed: dict[int, pd.DataFrame]
-    ) -> tuple[bool, str, str | None]:
+    def __init__(self, frame: pd.DataFrame, cuts: list[Cut], failures: dict[str, np.ndarray]):
+        is_row = frame["cut"].to_numpy() < 0
+        rows, freshness = frame[is_row], frame[~is_row]
+        self.layout = layout = _Layout(rows, cuts)
+        self.size = (layout.stop - layout.start).tolist()
+        failed = {
+            check: failures[check][is_row] if failures else np.zeros(len(rows), dtype=bool)
+            for check in CHECKS
+        }
+        value, ts = rows["value"].to_numpy(), rows["ts"].to_numpy()
+        self.value, self.previous = value.tolist(), rows["previous_value"].tolist()
+        self.day = np.where(np.isnat(ts), "an unknown day", np.datetime_as_string(ts, "D"))
+        self.day = self.day.tolist()
+        self.count, self.first = {}, {}
+        for check in ("not_null", "finite", "min", "max", "unique_ts", "non_decreasing"):
+            self.count[check], self.first[check] = self._failing(failed[check])
+        self._skip_first_comparison(failed["non_decreasing"], value)
+        self.lowest = self._extreme(value)
+        self.highest = self._extreme(-value)
+        self._duplicates(failed["unique_ts"], rows["metric"].to_numpy(), ts)
+        self.newest = layout.newest.tolist()
+        at_cut = freshness["cut"].to_numpy()
+        stale = np.zeros(len(cuts), dtype=bool)
+        if failures:
+            stale[at_cut] = failures["fresh_within_days"][~is_row]
+        self.stale = stale.tolist()
+        days_old = np.zeros(len(cuts), dtype=np.int64)
+        days_old[at_cut] = freshness["days_old"].to_numpy(dtype=np.int64)
+        self.days_old = days_old.tolist()
+
+    def _failing(self, failed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per cut: how many of its rows failed, and the first that did (-1 when none)."""
+        running = np.concatenate([[0], np.cumsum(failed)])
+        count = running[self.layout.stop] - running[self.layout.start]
+        positions = np.append(np.flatnonzero(failed), len(failed))
+        first = positions[np.searchsorted(positions, self.layout.start)]
+        return count, np.where(count > 0, first, -1)
+
+    def _skip_first_comparison(self, failed: np.ndarray, value: np.ndarray) -> None:
+        """A cut's first value has no previous value inside the cut, so the fall GX saw from
+        a value before the cut does not count (non_decreasing)."""
+        known = np.append(np.flatnonzero(~np.isnan(value)), len(value))
+        first_value = known[np.searchsorted(known, self.layout.start)]
+        padded = np.append(failed, False)
+        lost = (first_value < self.layout.stop) & padded[first_value]
+        count = self.count["non_decreasing"] - lost
+        positions = np.append(np.flatnonzero(failed), len(failed))
+        after = np.searchsorted(positions, self.layout.start) + lost
+        first = positions[np.minimum(after, len(positions) - 1)]
+        self.count["non_decreasing"] = count
+        self.first["non_decreasing"] = np.where(count > 0, first, -1)
+
+    def _extreme(self, key: np.ndarray) -> list[int]:
+        """Per cut, the row of the lowest `key` with a value (the first of equals), or -1."""
+        order = np.lexsort((np.arange(len(key)), key))  # NaN last
+        rank = np.empty(len(key), dtype=np.int64)
+        rank[order] = np.arange(len(key))
+        rank[np.isnan(key)] = len(key)
+        bounds = np.stack([self.layout.start, self.layout.stop], axis=1).ravel()
+        if not len(bounds):
+            return []
+        best = np.minimum.reduceat(np.append(rank, len(key)), bounds)[::2]
+        found = (self.layout.stop > self.layout.start) & (best < len(key))
+        return np.where(found, np.append(order, -1)[np.minimum(best, len(key))], -1).tolist()
+
+    def _duplicates(self, failed: np.ndarray, metric: np.ndarray, ts: np.ndarray) -> None:
+        """Per cut: its duplicated days, and how many failing rows share the first one."""
+        if not len(ts):  # no rows: every cut is empty
+            self.duplicate_days = self.repeats = [0] * len(self.size)
+            return
+        day = ts.view(np.int64)  # NaT is one value here, as for pandas' nunique(dropna=False)
+        new_day = np.ones(len(day), dtype=bool)
+        new_day[1:] = (metric[1:] != metric[:-1]) | (day[1:] != day[:-1])
+        starts = failed & new_day
+        running = np.concatenate([[0], np.cumsum(starts)])
+        # a cut holds whole days
+        self.duplicate_days = running[self.layout.stop] - running[self.layout.start]
+        run = np.cumsum(new_day) - 1
+        run_end = np.append(np.flatnonzero(new_day)[1:], len(day))
+        fails = np.concatenate([[0], np.cumsum(failed)])
+        first = self.first["unique_ts"]
+        safe = np.maximum(first, 0)
+        same_day = fails[run_end[run[safe]]] - fails[safe]
+        self.repeats = np.where(np.isnat(ts[safe]), self.count["unique_ts"], same_day).tolist()
+        self.duplicate_days = self.duplicate_days.tolist()
+
+    def outcome(self, check: str, cut: int, rule: Checks) -> tuple[bool, str, str | None]:
         describe: Callable[..., tuple[bool, str, str | None]] = getattr(self, f"_{check}")
-        if check != "fresh_within_days" and not self.sizes.get(metric, 0):
+        if check != "fresh_within_days" and not self.size[cut]:
             return True, NO_VALUES, None
-        return describe(metric, rule, failed.get(metric, self.nothing_failed))
+        return describe(cut, rule)
 
-    def _not_null(self, metric: int, rule: Checks, failed: pd.DataFrame):
-        seen = _count(len(failed), "null value")
-        if failed.empty:
-            return True, seen, None
-        first = failed.iloc[0]
-        return False, seen, f"value is null on {_day(first.ts)}{_more(len(failed), 'value')}"
+    def _failed(self, check: str, cut: int) -> tuple[int, int]:
+        return int(self.count[check][cut]), int(self.first[check][cut])
 
-    def _finite(self, metric: int, rule: Checks, failed: pd.DataFrame):
-        seen = _count(len(failed), "non-finite value")
-        if failed.empty:
+    def _not_null(self, cut: int, rule: Checks):
+        count, first = self._failed("not_null", cut)
+        seen = _count(count, "null value")
+        if not count:
             return True, seen, None
-        first = failed.iloc[0]
+        return False, seen, f"value is null on {self.day[first]}{_more(count, 'value')}"
+
+    def _finite(self, cut: int, rule: Checks):
+        count, first = self._failed("finite", cut)
+        seen = _count(count, "non-finite value")
+        if not count:
+            return True, seen, None
         message = (
-            f"value on {_day(first.ts)} is not a finite number (NaN or ±Infinity)"
-            f"{_more(len(failed), 'value')}"
+            f"value on {self.day[first]} is not a finite number (NaN or ±Infinity)"
+            f"{_more(count, 'value')}"
         )
         return False, seen, message
 
-    def _min(self, metric: int, rule: Checks, failed: pd.DataFrame):
-        return self._extreme(self.lowest.get(metric), "min", rule.min, "below", failed)
+    def _min(self, cut: int, rule: Checks):
+        return self._bound(self.lowest[cut], "min", rule.min, "below", cut)
 
-    def _max(self, metric: int, rule: Checks, failed: pd.DataFrame):
-        return self._extreme(self.highest.get(metric), "max", rule.max, "above", failed)
+    def _max(self, cut: int, rule: Checks):
+        return self._bound(self.highest[cut], "max", rule.max, "above", cut)
 
-    def _extreme(self, row, name: str, limit: float, side: str, failed: pd.DataFrame):
-        if row is None:
+    def _bound(self, row: int, name: str, limit: float, side: str, cut: int):
+        if row < 0:
             return True, NO_VALUES, None
-        seen = f"{name} {_number(row.value)} on {_day(row.ts)}"
-        if failed.empty:
+        count, _ = self._failed(name, cut)
+        extreme, day = _number(self.value[row]), self.day[row]
+        seen = f"{name} {extreme} on {day}"
+        if not count:
             return True, seen, None
         message = (
-            f"value {_number(row.value)} on {_day(row.ts)} is {side} {name} {_number(limit)}"
-            f"{_more(len(failed), 'value')}"
+            f"value {extreme} on {day} is {side} {name} {_number(limit)}{_more(count, 'value')}"
         )
         return False, seen, message
 
-    def _fresh_within_days(self, metric: int, rule: Checks, failed: pd.DataFrame):
+    def _fresh_within_days(self, cut: int, rule: Checks):
         allowed = _count(rule.fresh_within_days, "day")
-        row = self.newest.get(metric)
-        if row is None:
+        row = self.newest[cut]
+        if row < 0:
             return False, NO_VALUES, f"no values within {allowed} of the as-of date"
-        age = _age(int(row.days_old))
-        seen = f"newest {_day(row.ts)} ({age})"
-        if failed.empty:
+        age, day = _age(self.days_old[cut]), self.day[row]
+        seen = f"newest {day} ({age})"
+        if not self.stale[cut]:
             return True, seen, None
-        return False, seen, f"newest value on {_day(row.ts)} is {age}, more than {allowed}"
+        return False, seen, f"newest value on {day} is {age}, more than {allowed}"
 
-    def _unique_ts(self, metric: int, rule: Checks, failed: pd.DataFrame):
-        if failed.empty:
+    def _unique_ts(self, cut: int, rule: Checks):
+        count, first = self._failed("unique_ts", cut)
+        if not count:
             return True, _count(0, "duplicate day"), None
-        days = failed["ts"].nunique(dropna=False)
-        first = failed["ts"].iloc[0]
-        repeats = int((failed["ts"] == first).sum()) if pd.notna(first) else len(failed)
-        message = f"{repeats} values on {_day(first)}{_more(days, 'day')}"
+        days = self.duplicate_days[cut]
+        message = f"{self.repeats[cut]} values on {self.day[first]}{_more(days, 'day')}"
         return False, _count(days, "duplicate day"), message
 
-    def _non_decreasing(self, metric: int, rule: Checks, failed: pd.DataFrame):
-        seen = _count(len(failed), "decrease")
-        if failed.empty:
+    def _non_decreasing(self, cut: int, rule: Checks):
+        count, first = self._failed("non_decreasing", cut)
+        seen = _count(count, "decrease")
+        if not count:
             return True, seen, None
-        first = failed.iloc[0]
         message = (
-            f"value fell from {_number(first.previous_value)} to {_number(first.value)} "
-            f"on {_day(first.ts)}{_more(len(failed), 'decrease')}"
+            f"value fell from {_number(self.previous[first])} to {_number(self.value[first])} "
+            f"on {self.day[first]}{_more(count, 'decrease')}"
         )
         return False, seen, message
-
-
-def _rows_at(frame: pd.DataFrame, rows: pd.Series) -> dict[int, Any]:
-    """The frame's row `rows[metric]` of each metric, as a named tuple by metric."""
-    picked = frame.loc[rows.to_numpy()]
-    return dict(zip(rows.index, picked.itertuples(index=False), strict=True))
 
 
 def _number(value: float) -> str:
@@ -427,10 +586,6 @@ def _number(value: float) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.10g}"
-
-
-def _day(ts: pd.Timestamp) -> str:
-    return ts.date().isoformat() if pd.notna(ts) else "an unknown day"
 
 
 def _count(number: int, noun: str) -> str:

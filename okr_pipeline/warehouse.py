@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -535,7 +536,7 @@ def _execute_rows(
         for name in names:  # what SQLAlchemy would do to each value (SQLite's dates as text)
             convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None:
-                columns[name] = [None if v is None else convert(v) for v in columns[name]]
+                columns[name] = _converted(columns[name], convert)
         if compiled.positiontup:  # qmark or format: tuples in the statement's order
             ordered = [columns[name] for name in compiled.positiontup]
             rows = list(zip(*ordered, strict=True))
@@ -548,6 +549,15 @@ def _execute_rows(
             cursor.close()
     else:
         connection.execute(statement, _dicts(columns))
+
+
+def _converted(values: np.ndarray, convert: Callable[[Any], Any]) -> np.ndarray:
+    """`convert` applied to each distinct value once, None left alone: a day's rows share a
+    few dates and two booleans, and converting every one of them was a tenth of writing a
+    10,000-KR backfill day."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    converted = np.array([convert(value) for value in distinct] + [None], dtype=object)
+    return converted[codes]
 
 
 def _dicts(columns: dict[str, np.ndarray]) -> list[dict]:

@@ -234,16 +234,14 @@ def test_a_source_whose_validation_raises_fails_alone(
 ):
     """No real series is known to break Great Expectations, so the failure is injected:
     validation raises whenever it sees the value 666. Only that source fails."""
-    real_validate_days = runs.validate_days
+    real_validate_cuts = runs.validate_cuts
 
-    def breaks_on_666(days, checks):
-        if any(
-            (frame["value"] == 666).any() for series in days.values() for frame in series.values()
-        ):
+    def breaks_on_666(series, cuts, checks):
+        if any((frame["value"] == 666).any() for _, frame in series):
             raise RuntimeError("GX could not compute")
-        return real_validate_days(days, checks)
+        return real_validate_cuts(series, cuts, checks)
 
-    monkeypatch.setattr(runs, "validate_days", breaks_on_666)
+    monkeypatch.setattr(runs, "validate_cuts", breaks_on_666)
     write_project(
         tmp_path,
         {"cursed": csv_source("cursed", "cursed.csv"), "good": csv_source("good", "good.csv")},

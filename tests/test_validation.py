@@ -21,10 +21,12 @@ from okr_pipeline import validation
 from okr_pipeline.config.models import Checks
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
+    Cut,
     ValidationError,
     _run_suite,
     long_frame,
     rejected_metrics,
+    validate_cuts,
     validate_days,
     validate_series,
     validation_calls,
@@ -417,7 +419,7 @@ def test_a_metric_without_checks_is_a_programming_error():
 
 
 def test_an_expectation_gx_cannot_compute_is_an_error_not_a_pass():
-    frame = long_frame([series(["2026-11-24"], [1])], [Checks()], [pd.Timestamp(AS_OF)])
+    frame = long_frame([series(["2026-11-24"], [1])], [Checks()], [Cut(AS_OF, 0, 0, 1)])
     with pytest.raises(ValidationError, match='check non_decreasing could not run: .*"previous'):
         _run_suite(frame.drop(columns=["previous_value"]))
 
@@ -457,3 +459,55 @@ def test_each_day_is_judged_against_its_own_as_of_date(monkeypatch, rows_per_cal
     assert fresh.loc[late, "message"] == (
         "newest value on 2026-11-21 is 3 days old, more than 1 day"
     )
+
+
+def test_cuts_of_a_range_judge_each_day_as_that_day_alone():
+    """A backfill validates each series once and counts each day's part of it; a run of one
+    day validates that day's series whole. Over random series with nulls, infinities,
+    duplicated days and falls, under random rules, both must give the same rows."""
+    rng = np.random.default_rng(11)
+    first_day = date(2026, 11, 1)
+    days = [first_day + timedelta(n) for n in range(12)]
+    series, rules = {}, {}
+    for number in range(40):
+        stamps = np.sort(rng.integers(0, 14, rng.integers(0, 16)))  # duplicated days too
+        values = rng.normal(5, 4, len(stamps)).round(1)
+        values[rng.random(len(stamps)) < 0.15] = np.nan
+        values[rng.random(len(stamps)) < 0.05] = np.inf
+        metric_id = f"m.{number}"
+        series[metric_id] = series_of(first_day, stamps, values)
+        rules[metric_id] = Checks(
+            not_null=bool(rng.integers(2)),
+            unique_ts=bool(rng.integers(2)),
+            non_decreasing=bool(rng.integers(2)),
+            min=float(rng.integers(-2, 4)) if rng.integers(2) else None,
+            max=float(rng.integers(6, 12)) if rng.integers(2) else None,
+            fresh_within_days=int(rng.integers(0, 4)) if rng.integers(2) else None,
+        )
+    # each day's part: from a day up to 5 days back (a trailing window) to the as-of date
+    parts = {day: (day - timedelta(int(rng.integers(0, 6))), day + timedelta(1)) for day in days}
+    alone = validate_days(
+        {
+            day: {
+                metric_id: frame[(frame["ts"] >= str(start)) & (frame["ts"] < str(end))]
+                for metric_id, frame in series.items()
+            }
+            for day, (start, end) in parts.items()
+        },
+        rules,
+    )
+    named = list(series.items())
+    cuts = [
+        Cut(day, number, *np.searchsorted(frame["ts"], [pd.Timestamp(start), pd.Timestamp(end)]))
+        for day, (start, end) in parts.items()
+        for number, (_, frame) in enumerate(named)
+    ]
+    together = validate_cuts(named, cuts, rules)
+    assert len(alone) > 1000 and (~alone["success"]).sum() > 100  # every kind of failure
+    assert set(alone.loc[~alone["success"], "check"]) == set(validation.CHECKS)
+    pd.testing.assert_frame_equal(together, alone)
+
+
+def series_of(first_day: date, offsets: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    ts = pd.Timestamp(first_day) + pd.to_timedelta(offsets, unit="D")
+    return pd.DataFrame({"ts": ts.astype("datetime64[ns]"), "value": values})

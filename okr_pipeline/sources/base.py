@@ -106,19 +106,31 @@ class MetricFetch:
             return self
         if self.point_in_time:  # a reading of now, stamped with the run's as-of date
             return replace(self, series=self.series.assign(ts=pd.Timestamp(window.as_of)))
-        ts, ordered = self._days
-        start, end = np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")
-        if ordered:  # cut by position: a view, no copy
-            first, stop = np.searchsorted(ts, [start, end])
-            if (first, stop) == (0, len(ts)):
+        rows = self.rows_within(window)
+        if rows is not None:  # cut by position: a view, no copy
+            if rows == (0, len(self.series)):
                 return self
-            return replace(self, series=self.series.iloc[first:stop])
+            return replace(self, series=self.series.iloc[rows[0] : rows[1]])
+        ts, _ = self._days
+        start, end = np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")
         inside = ((ts >= start) & (ts < end)) | np.isnat(ts)  # a row without a day, for checks
         return (
             self
             if inside.all()
             else replace(self, series=self.series[inside].reset_index(drop=True))
         )
+
+    def rows_within(self, window: FetchWindow) -> tuple[int, int] | None:
+        """Where `within(window)` lies in the series, when it is a slice of it: the series
+        ascends by day and is no point-in-time reading. Else None."""
+        if self.series is None or self.point_in_time:
+            return None
+        ts, ordered = self._days
+        if not ordered:
+            return None
+        bounds = [np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")]
+        first, stop = np.searchsorted(ts, bounds)
+        return int(first), int(stop)
 
     @cached_property
     def _days(self) -> tuple[np.ndarray, bool]:
