@@ -27,7 +27,7 @@ from okr_pipeline.scoring import OkrFrames, ScoreTables, frames_from_project, sc
 from okr_pipeline.scoring.rules import select_cycles
 from okr_pipeline.secrets import redact
 from okr_pipeline.sources import FetchWindow, MetricFetch, SourceFetch, connector_for
-from okr_pipeline.sources.base import stacked, unexpected
+from okr_pipeline.sources.base import unexpected
 from okr_pipeline.text import inert
 from okr_pipeline.validation import (
     CHECK_COLUMNS,
@@ -172,7 +172,7 @@ def _day_cuts(
                 part = metric.within(window)
                 if part.ok:
                     series.append((metric.metric_id, part.series))
-                    cuts.append(Cut(day, len(series) - 1, 0, len(part.series)))
+                    cuts.append(Cut(day, len(series) - 1, 0, part.rows))
     return series, cuts
 
 
@@ -269,8 +269,7 @@ class Accepted:
     """A series that passed its checks, and the stored range it replaces."""
 
     source: str
-    metric_id: str
-    series: pd.DataFrame
+    metric: MetricFetch
     start: date
     end: date
 
@@ -283,7 +282,7 @@ def _accepted(fetches: dict[str, SourceFetch], rejected: set[str]) -> list[Accep
                 start, end = fetch.window.start, fetch.window.end
                 if metric.point_in_time:
                     start, end = fetch.window.as_of, fetch.window.as_of + timedelta(1)
-                accepted.append(Accepted(name, metric.metric_id, metric.series, start, end))
+                accepted.append(Accepted(name, metric, start, end))
     return accepted
 
 
@@ -304,9 +303,10 @@ def merge_values(stored: pd.DataFrame, accepted: list[Accepted]) -> ValueChanges
     (benchmarks/RESULTS.md). One merge for all metrics, not a mask per metric.
     """
     keys = ["metric_id", "ts"]
+    metric_ids = np.array([item.metric.metric_id for item in accepted], dtype=object)
     ranges = pd.DataFrame(
         {
-            "metric_id": [item.metric_id for item in accepted],
+            "metric_id": metric_ids,
             "start": pd.to_datetime([item.start for item in accepted]),
             "end": pd.to_datetime([item.end for item in accepted]),
         }
@@ -315,12 +315,13 @@ def merge_values(stored: pd.DataFrame, accepted: list[Accepted]) -> ValueChanges
     replaced = (stored["ts"].to_numpy() >= bounds["start"].to_numpy()) & (
         stored["ts"].to_numpy() < bounds["end"].to_numpy()
     )
-    lengths = [len(item.series) for item in accepted]
+    columns = [item.metric.columns for item in accepted]
+    lengths = [len(ts) for ts, _ in columns]
     fresh = pd.DataFrame(
         {
-            "metric_id": np.repeat(np.array([i.metric_id for i in accepted], object), lengths),
-            "ts": stacked([item.series for item in accepted], "ts", "datetime64[ns]"),
-            "value": stacked([item.series for item in accepted], "value", "float64"),
+            "metric_id": np.repeat(metric_ids, lengths),
+            "ts": np.concatenate([ts for ts, _ in columns] or [np.array([], "datetime64[ns]")]),
+            "value": np.concatenate([value for _, value in columns] or [np.array([], float)]),
             "source": np.repeat(np.array([item.source for item in accepted], object), lengths),
         }
     )

@@ -178,14 +178,14 @@ def test_a_cut_of_a_fetch_is_what_a_fetch_of_the_narrower_window_returns():
     series = pd.DataFrame(
         {"ts": pd.date_range("2026-11-01", "2026-11-20"), "value": range(1, 21)}
     ).astype({"value": "float64"})
-    cut = MetricFetch("a.b", series=series).within(narrow)
+    cut = MetricFetch.of_series("a.b", series).within(narrow)
     assert cut.series["value"].tolist() == [3.0, 4.0, 5.0]  # Nov 3, 4 and 5
 
-    shuffled = MetricFetch("a.b", series=series.iloc[::-1].reset_index(drop=True))
+    shuffled = MetricFetch.of_series("a.b", series.iloc[::-1].reset_index(drop=True))
     assert sorted(shuffled.within(narrow).series["value"]) == [3.0, 4.0, 5.0]
 
     reading = pd.DataFrame({"ts": [pd.Timestamp(today)], "value": [7.0]})
-    live = MetricFetch("a.pit", series=reading, point_in_time=True)
+    live = MetricFetch.of_series("a.pit", reading, point_in_time=True)
     yesterday = FetchWindow(wide.start, today, as_of=date(2026, 11, 19), today=today)
     assert live.within(yesterday).series["ts"].tolist() == [pd.Timestamp("2026-11-19")]
     assert live.within(narrow).skipped == "point-in-time"  # older days keep their history

@@ -84,61 +84,77 @@ class TransientSourceError(SourceError):
 @dataclass
 class MetricFetch:
     """One metric's part of a fetch: its series, or why there is none (exactly one of
-    `series`, `error`, `rejected` and `skipped` is set)."""
+    `columns`, `error`, `rejected` and `skipped` is set).
+
+    The series is held as two numpy arrays, `(ts, value)`: a backfill cuts every series once
+    a day, and a cut of two arrays is a view, where a cut of a frame cost more than the rest
+    of the day's work on it (benchmarks/RESULTS.md). `series` is the same as a frame.
+    """
 
     metric_id: str
-    series: pd.DataFrame | None = None
+    columns: tuple[np.ndarray, np.ndarray] | None = None  # datetime64[ns] ts, float64 value
     error: str | None = None  # the source failed: data_status source_error
     rejected: str | None = None  # the source answered with unusable data: invalid
     skipped: str | None = None
     point_in_time: bool = False
     traceback: str | None = None  # of an unexpected exception, for the Dagster event log
 
+    @classmethod
+    def of_series(
+        cls, metric_id: str, series: pd.DataFrame, point_in_time: bool = False
+    ) -> MetricFetch:
+        """A fetched `(ts, value)` frame (see `to_series`)."""
+        ts = series["ts"].to_numpy(dtype="datetime64[ns]")
+        value = series["value"].to_numpy(dtype="float64")
+        return cls(metric_id, columns=(ts, value), point_in_time=point_in_time)
+
     @property
     def ok(self) -> bool:
-        return self.series is not None
+        return self.columns is not None
+
+    @property
+    def rows(self) -> int:
+        return len(self.columns[0]) if self.columns is not None else 0
+
+    @cached_property
+    def series(self) -> pd.DataFrame | None:
+        if self.columns is None:
+            return None
+        ts, value = self.columns
+        return pd.DataFrame({"ts": ts, "value": value}, copy=False)
 
     def within(self, window: FetchWindow) -> MetricFetch:
         """What a fetch of `window`, inside the window this one fetched, would have returned."""
         if self.point_in_time and not window.reads_point_in_time:
             return MetricFetch(self.metric_id, skipped="point-in-time", point_in_time=True)
-        if self.series is None:
+        if self.columns is None:
             return self
+        ts, value = self.columns
         if self.point_in_time:  # a reading of now, stamped with the run's as-of date
-            return replace(self, series=self.series.assign(ts=pd.Timestamp(window.as_of)))
+            now = np.full(len(ts), np.datetime64(window.as_of, "ns"))
+            return replace(self, columns=(now, value))
         rows = self.rows_within(window)
-        if rows is not None:  # cut by position: a view, no copy
-            if rows == (0, len(self.series)):
-                return self
-            return replace(self, series=self.series.iloc[rows[0] : rows[1]])
-        ts, _ = self._days
-        start, end = np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")
-        inside = ((ts >= start) & (ts < end)) | np.isnat(ts)  # a row without a day, for checks
-        return (
-            self
-            if inside.all()
-            else replace(self, series=self.series[inside].reset_index(drop=True))
-        )
+        if rows is not None:
+            kept = slice(*rows)
+        else:
+            start, end = np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")
+            kept = ((ts >= start) & (ts < end)) | np.isnat(ts)  # a row without a day, for checks
+        return replace(self, columns=(ts[kept], value[kept]))
 
     def rows_within(self, window: FetchWindow) -> tuple[int, int] | None:
         """Where `within(window)` lies in the series, when it is a slice of it: the series
         ascends by day and is no point-in-time reading. Else None."""
-        if self.series is None or self.point_in_time:
-            return None
-        ts, ordered = self._days
-        if not ordered:
+        if self.columns is None or self.point_in_time or not self._ascending:
             return None
         bounds = [np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")]
-        first, stop = np.searchsorted(ts, bounds)
+        first, stop = self.columns[0].searchsorted(bounds)
         return int(first), int(stop)
 
     @cached_property
-    def _days(self) -> tuple[np.ndarray, bool]:
-        """The series' ts, and whether they ascend with no null. A backfill cuts every series
-        once a day, and each cut rebuilt from the frame was most of a 92-day backfill of
-        10,000 key results (benchmarks/RESULTS.md)."""
-        ts = self.series["ts"].to_numpy(dtype="datetime64[ns]")
-        return ts, bool(not np.isnat(ts).any() and (ts[1:] >= ts[:-1]).all())
+    def _ascending(self) -> bool:
+        """Whether the days ascend with no null (then a window is a slice)."""
+        ts = self.columns[0]
+        return bool(not np.isnat(ts).any() and (ts[1:] >= ts[:-1]).all())
 
 
 @dataclass
@@ -161,7 +177,7 @@ class SourceFetch:
 
     @property
     def rows(self) -> int:
-        return sum(len(m.series) for m in self.metrics if m.series is not None)
+        return sum(metric.rows for metric in self.metrics)
 
     @property
     def message(self) -> str:
@@ -439,7 +455,7 @@ class Connector(ABC):
             if point_in_time:
                 raw = raw.assign(ts=pd.Timestamp(window.as_of))
             series = to_series(raw, self.project.settings.timezone, window)
-            return MetricFetch(metric_id, series=series, point_in_time=point_in_time)
+            return MetricFetch.of_series(metric_id, series, point_in_time)
         except RejectedData as error:
             message = clean(str(error))
             log.warning("metric %s rejected: %s", metric_id, message)
