@@ -7,9 +7,9 @@ key results: the work grows with the values plus the key results, never with the
 (joining every key result with every day of its metric cost 19 KB per key result).
 
 All series live in one `SeriesStore`: values sorted by (series, day), so the values of any
-window are one contiguous slice, found with two `searchsorted` calls. Aggregates that need
-the values themselves (sums, extremes, forecast sums, counts within bounds) expand distinct
-windows to their rows a few million rows at a time and reduce each with `ufunc.reduceat`.
+window are one contiguous slice, found with two `searchsorted` calls. Sums, extremes and forecast
+sums reduce stretches of the store with `ufunc.reduceat` at every window's bounds; counts
+within bounds expand distinct windows to their rows a few million rows at a time.
 
 Days are integers: days since 1970-01-01.
 """
@@ -29,6 +29,10 @@ _DAY_OFFSET = np.int64(1 << 23)  # days in [-8M, 8M): any date pandas can hold
 _MIN_DAY = -int(_DAY_OFFSET)
 CHUNK_ROWS = 4_000_000
 """Rows of expanded windows held at once: 32 MB per array, whatever the organisation's size."""
+STRETCH_ROWS = 1 << 16
+"""Store rows `Windows.aggregate` sums over at once: arrays of 512 KB, which stay in the CPU's
+cache and in memory the allocator reuses, and running sums small enough to keep rounding
+errors of forecasts near 1e-13."""
 
 
 def to_days(dates: pd.Series | np.ndarray) -> np.ndarray:
@@ -217,39 +221,71 @@ class Windows:
         return result
 
     def aggregate(self, store: SeriesStore, end_day: np.ndarray) -> Aggregates:
-        """Every aggregate scoring needs of each window, in one pass over its values.
-        `end_day` is each window's cycle end: forecasts count x in days from it."""
+        """Every aggregate scoring needs of each window. `end_day` is each window's cycle
+        end: forecasts count x in days from it.
+
+        Windows are not expanded to their rows: each sum is one `reduceat` over a stretch of
+        the store whose indices are every window's (lo, hi) in turn, so windows that overlap
+        (a trailing window inside its cycle's) read the rows they share once, and no array
+        grows with the windows' total length."""
         sums = Aggregates.empty(len(self.lo))
-        for part in self.parts():
-            segments = self.segments(store, part)
-            values = segments.values
-            x = (segments.days - end_day[part][segments.owner]).astype(np.float64)
-            # running sums within a window from running sums over the part: the window's
-            # running sum at row i is cumsum[i] - cumsum[start - 1], and its running count
-            # i - start + 1, so their sums follow from sums over the part's running values
-            running = np.cumsum(values)
-            row = np.arange(len(x), dtype=np.float64)
-            for name, ufunc, rows in (
-                ("total", np.add, values),
-                ("minimum", np.minimum, values),
-                ("maximum", np.maximum, values),
-                ("sum_x", np.add, x),
-                ("sum_xx", np.add, x * x),
-                ("sum_xy", np.add, x * values),
-                ("sum_running", np.add, running),
-                ("sum_x_running", np.add, x * running),
-                ("sum_x_count", np.add, x * row),
-            ):
-                getattr(sums, name)[part] = segments.reduce(ufunc, rows)
-            n = segments.n.astype(np.float64)
-            starts = segments.starts
-            before = np.zeros(len(n))
-            filled = (n > 0) & (starts > 0)
-            before[filled] = running[starts[filled] - 1]
-            sums.sum_running[part] -= n * before
-            sums.sum_x_running[part] -= before * sums.sum_x[part]
-            sums.sum_x_count[part] -= (starts - 1) * sums.sum_x[part]
+        filled = np.flatnonzero(self.hi > self.lo)
+        filled = filled[np.argsort(self.lo[filled], kind="stable")]
+        stretch = self.lo[filled] // STRETCH_ROWS
+        for windows in np.split(filled, np.flatnonzero(np.diff(stretch)) + 1):
+            if len(windows):
+                self._aggregate_stretch(store, windows, end_day[windows], sums)
         return sums
+
+    def _aggregate_stretch(
+        self, store: SeriesStore, windows: np.ndarray, end_day: np.ndarray, sums: Aggregates
+    ) -> None:
+        """`aggregate` of `windows` (sorted by lo), over the store rows they span.
+
+        x is counted from the latest cycle end of the stretch, then shifted per window to its
+        own cycle end (`shift`: 0 when the windows share one cycle). Running sums within a
+        window follow from the running sum over the stretch: at row i of a window starting at
+        lo it is running[i] - running[lo - 1], and the running count is i - lo + 1."""
+        start, stop = int(self.lo[windows[0]]), int(self.hi[windows].max())
+        lo, hi = self.lo[windows] - start, self.hi[windows] - start
+        bounds = np.column_stack([lo, hi]).ravel()
+        origin = int(end_day.max())
+        shift = (end_day - origin).astype(np.float64)
+        n = (hi - lo).astype(np.float64)
+        # one spare row after the stretch, for the index of a window that ends with it
+        rows = stop - start + 1
+        values, x, scratch = np.zeros(rows), np.zeros(rows), np.empty(rows)
+        values[:-1] = store.values[start:stop]
+        np.subtract(store.days[start:stop], origin, out=x[:-1])
+        # rows in no window (days after an as-of date) add 0 to the running sum, which keeps
+        # it, and its rounding, as small as the windows' own values allow
+        covering = np.cumsum(np.bincount(lo, minlength=rows) - np.bincount(hi, minlength=rows))
+        running = np.cumsum(np.where(covering > 0, values, 0.0))
+
+        def over(column: np.ndarray, ufunc: np.ufunc = np.add) -> np.ndarray:
+            return ufunc.reduceat(column, bounds)[::2]
+
+        total, sum_x_origin, sum_running = over(values), over(x), over(running)
+        sum_x = sum_x_origin - n * shift
+        sum_xx = over(np.multiply(x, x, out=scratch)) - 2 * shift * sum_x_origin + n * shift**2
+        sum_xy = over(np.multiply(x, values, out=scratch)) - shift * total
+        sum_x_running = over(np.multiply(x, running, out=scratch)) - shift * sum_running
+        sum_x_row = (
+            over(np.multiply(x, np.arange(rows), out=scratch)) - shift * (lo + hi - 1) * n / 2
+        )
+        before = np.where(lo > 0, running[lo - 1], 0.0)
+        for name, value in (
+            ("total", total),
+            ("minimum", over(values, np.minimum)),
+            ("maximum", over(values, np.maximum)),
+            ("sum_x", sum_x),
+            ("sum_xx", sum_xx),
+            ("sum_xy", sum_xy),
+            ("sum_running", sum_running - n * before),
+            ("sum_x_running", sum_x_running - before * sum_x),
+            ("sum_x_count", sum_x_row - (lo - 1) * sum_x),
+        ):
+            getattr(sums, name)[windows] = value
 
     def parts(self) -> Iterator[slice]:
         """Consecutive runs of windows of about CHUNK_ROWS rows each (at most one window more)."""
