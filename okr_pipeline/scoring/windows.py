@@ -27,12 +27,11 @@ from okr_pipeline.scoring.rules import within
 _DAY_BITS = 24
 _DAY_OFFSET = np.int64(1 << 23)  # days in [-8M, 8M): any date pandas can hold
 _MIN_DAY = -int(_DAY_OFFSET)
-CHUNK_ROWS = 4_000_000
-"""Rows of expanded windows held at once: 32 MB per array, whatever the organisation's size."""
-STRETCH_ROWS = 1 << 16
-"""Store rows `Windows.aggregate` sums over at once: arrays of 512 KB, which stay in the CPU's
-cache and in memory the allocator reuses, and running sums small enough to keep rounding
-errors of forecasts near 1e-13."""
+CHUNK_ROWS = 1 << 16
+"""Rows a chunked pass holds at once, whatever the organisation's size: arrays of 512 KB stay
+in the CPU's cache and in memory the allocator reuses (fresh pages of larger temporaries cost
+more than the arithmetic), and the running sums of `Windows.aggregate` stay small enough to
+round forecasts no worse than about 1e-11 (relative)."""
 
 
 def to_days(dates: pd.Series | np.ndarray) -> np.ndarray:
@@ -231,7 +230,7 @@ class Windows:
         sums = Aggregates.empty(len(self.lo))
         filled = np.flatnonzero(self.hi > self.lo)
         filled = filled[np.argsort(self.lo[filled], kind="stable")]
-        stretch = self.lo[filled] // STRETCH_ROWS
+        stretch = self.lo[filled] // CHUNK_ROWS
         for windows in np.split(filled, np.flatnonzero(np.diff(stretch)) + 1):
             if len(windows):
                 self._aggregate_stretch(store, windows, end_day[windows], sums)
@@ -296,9 +295,6 @@ class Windows:
         for start, stop in zip(edges[:-1], edges[1:], strict=True):
             yield slice(int(start), int(stop))
 
-    def segments(self, store: SeriesStore, part: slice) -> Segments:
-        return Segments.expand(store, self.lo[part], self.hi[part])
-
 
 @dataclass(frozen=True)
 class Aggregates:
@@ -321,54 +317,25 @@ class Aggregates:
         return cls(*(np.full(windows, np.nan) for _ in fields(cls)))
 
 
-@dataclass(frozen=True)
-class Segments:
-    """The value rows of some windows, expanded: window `i` owns rows starts[i]:starts[i]+n[i]."""
-
-    n: np.ndarray  # rows per window
-    owner: np.ndarray  # window index of each row
-    position: np.ndarray  # the store's row of each row
-    store: SeriesStore
-
-    @classmethod
-    def expand(cls, store: SeriesStore, lo: np.ndarray, hi: np.ndarray) -> Segments:
-        n = (hi - lo).astype(np.int64)
-        owner = np.repeat(np.arange(len(n)), n)
-        position = np.arange(int(n.sum()), dtype=np.int64) + (lo - (np.cumsum(n) - n))[owner]
-        return cls(n=n, owner=owner, position=position, store=store)
-
-    @property
-    def values(self) -> np.ndarray:
-        return self.store.values[self.position]
-
-    @property
-    def days(self) -> np.ndarray:
-        return self.store.days[self.position]
-
-    @property
-    def starts(self) -> np.ndarray:
-        return np.cumsum(self.n) - self.n
-
-    def reduce(self, ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
-        """`ufunc` over each window's rows (booleans are counted); NaN for an empty window."""
-        result = np.full(len(self.n), np.nan)
-        filled = self.n > 0
-        if filled.any():
-            result[filled] = ufunc.reduceat(rows, self.starts[filled], dtype=np.float64)
-        return result
-
-
 def count_within(store: SeriesStore, lo, hi, lower, upper) -> np.ndarray:
     """How many values of each slice lo:hi of the store lie in [lower, upper]
     (`rules.within`), counted once per distinct (slice, bounds): key results with the same
-    bounds on the same window share the count."""
+    bounds on the same window share the count. Each part's slices are expanded to their rows,
+    with each slice's bounds repeated beside them."""
     of, first = distinct(lo, hi, lower, upper)
     windows = Windows(of=of, lo=lo[first], hi=hi[first], rows=first)
-    low, high = lower[first], upper[first]
+    lower, upper = lower[first], upper[first]
     counts = np.zeros(len(first))
     for part in windows.parts():
-        segments = windows.segments(store, part)
-        owner = segments.owner
-        inside = within(segments.values, low[part][owner], high[part][owner])
-        counts[part] = np.nan_to_num(segments.reduce(np.add, inside))
+        n = windows.n[part]
+        starts = np.cumsum(n) - n
+        store_row = np.repeat(windows.lo[part] - starts, n) + np.arange(int(n.sum()))
+        inside = within(
+            store.values[store_row], np.repeat(lower[part], n), np.repeat(upper[part], n)
+        )
+        filled = n > 0
+        part_counts = np.zeros(len(n))
+        if filled.any():
+            part_counts[filled] = np.add.reduceat(inside, starts[filled], dtype=np.int64)
+        counts[part] = part_counts
     return counts[of]
