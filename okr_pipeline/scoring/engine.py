@@ -1,7 +1,8 @@
 """`score`: definition frames + metric values -> kr_scores and objective_scores (docs/scoring.md).
 
-One row per key result in a frame; window aggregates come from `windows` (the key-result
-windows merged with the values on the series id), rules from `rules`. Rollup key results and
+The key results are one array per column (`KeyResults`), one element per key result, and
+become a frame only as the output table; window aggregates come from `windows` (computed once
+per distinct window and gathered to the key results), rules from `rules`. Rollup key results and
 objectives aligned under others are resolved level by level of their tree, each level at once.
 """
 
@@ -49,6 +50,10 @@ _DAYS = {"last_observed_ts": "last_observed_day", "last_checkin_date": "last_che
 _FLAGS = {"success", "checkin_due"}
 _DATA_RANK = {name: rank for rank, name in enumerate(rules.DATA_STATUS_ORDER)}
 
+KeyResults = dict[str, np.ndarray]
+"""The key results being scored, one array per column: a frame's overhead on each column read
+and written (some 200 of them in a run) cost more than the arithmetic at 10,000 key results."""
+
 
 @dataclass(frozen=True)
 class ScoreTables:
@@ -85,37 +90,39 @@ def score(
 # ---------------------------------------------------------------- key results
 
 
-def _key_result_frame(
-    frames: OkrFrames, cycles: pd.DataFrame, objectives: pd.DataFrame
-) -> pd.DataFrame:
-    """Key results of the cycles in scope, with cycle dates, owner/team and unit resolved,
-    and `objective_row`: the row of the key result's objective in `objectives`."""
-    krs = frames.key_results.merge(
-        cycles[["cycle_id", "start_day", "end_day", "at_risk_margin", "off_track_margin"]],
-        on="cycle_id",
-    ).reset_index(drop=True)
+def _key_results(frames: OkrFrames, cycles: pd.DataFrame, objectives: pd.DataFrame) -> KeyResults:
+    """Key results of the cycles in scope (copies: later steps write into them), with cycle
+    dates, owner/team and unit resolved, and `objective_row`: the row of the key result's
+    objective in `objectives`."""
+    key_results = frames.key_results
+    cycle_row = positions(
+        [cycles["cycle_id"].to_numpy(dtype=object)],
+        [key_results["cycle_id"].to_numpy(dtype=object)],
+    )
+    in_scope = cycle_row >= 0
+    krs = {column: key_results[column].to_numpy()[in_scope] for column in key_results.columns}
+    for column in ("start_day", "end_day", "at_risk_margin", "off_track_margin"):
+        krs[column] = cycles[column].to_numpy()[cycle_row[in_scope]]
     objective_row = positions(
         [
             objectives["cycle_id"].to_numpy(dtype=object),
             objectives["objective_id"].to_numpy(dtype=object),
         ],
-        [krs["cycle_id"].to_numpy(dtype=object), krs["objective_id"].to_numpy(dtype=object)],
+        [krs["cycle_id"], krs["objective_id"]],
     )
     krs["objective_row"] = objective_row
-    owner = krs["owner"].to_numpy(dtype=object)
+    owner = krs["owner"]
     objective_owner = _at(objectives["owner"].to_numpy(dtype=object), objective_row, None)
     krs["owner"] = np.where(pd.notna(owner), owner, objective_owner)
     krs["team"] = _at(objectives["team"].to_numpy(dtype=object), objective_row, None)
-    unit = krs["unit"].to_numpy(dtype=object)
-    metric_row = pd.Index(frames.metrics["metric_id"]).get_indexer(
-        krs["metric_id"].to_numpy(dtype=object)
-    )
+    unit = krs["unit"]
+    metric_row = pd.Index(frames.metrics["metric_id"]).get_indexer(krs["metric_id"])
     krs["metric_row"] = metric_row
     metric_unit = _at(frames.metrics["unit"].to_numpy(dtype=object), metric_row, None)
     krs["unit"] = np.where(pd.notna(unit), unit, metric_unit)
-    series_id = krs["metric_id"].to_numpy(dtype=object).copy()
+    series_id = krs["metric_id"].copy()
     manual = series_id == MANUAL
-    series_id[manual] = MANUAL_PREFIX + krs["kr_id"].to_numpy(dtype=object)[manual].astype(str)
+    series_id[manual] = MANUAL_PREFIX + krs["kr_id"][manual].astype(str)
     krs["series_id"] = series_id
     return krs
 
@@ -127,14 +134,11 @@ def _score_key_results(
     store: SeriesStore,
     data_problems: pd.DataFrame,
     as_of_day: int,
-) -> pd.DataFrame:
+) -> KeyResults:
     """Every column of kr_scores, one step (one rule or a few) at a time."""
-    krs = _key_result_frame(frames, cycles, objectives)
+    krs = _key_results(frames, cycles, objectives)
     krs["first_day"], krs["last_day"] = rules.window_bounds(
-        as_of_day,
-        krs["start_day"].to_numpy(dtype=np.int64),
-        krs["end_day"].to_numpy(dtype=np.int64),
-        krs["window_days"].to_numpy(),
+        as_of_day, krs["start_day"], krs["end_day"], krs["window_days"]
     )
     windows, aggregates = _measure(krs, store)
     _measured_progress(krs)
@@ -148,15 +152,13 @@ def _score_key_results(
     return krs
 
 
-def _measure(krs: pd.DataFrame, store: SeriesStore) -> tuple[Windows, Aggregates]:
+def _measure(krs: KeyResults, store: SeriesStore) -> tuple[Windows, Aggregates]:
     """Window aggregates of each key result's series: current_value, the first observation of
     the cycle (for a derived baseline), and the share of days meeting a stay_* condition.
     Each is computed once per distinct window and gathered to the key results."""
     codes = store.code_of(krs["series_id"])
     krs["series_code"] = codes
-    first_day = krs["first_day"].to_numpy()
-    last_day = krs["last_day"].to_numpy()
-    end_day = krs["end_day"].to_numpy(dtype=np.int64)
+    first_day, last_day, end_day = krs["first_day"], krs["last_day"], krs["end_day"]
     windows = Windows.find(store, codes, first_day, last_day, end_day)
     aggregates = windows.aggregate(store, end_day[windows.rows])
     window = windows.of
@@ -164,7 +166,7 @@ def _measure(krs: pd.DataFrame, store: SeriesStore) -> tuple[Windows, Aggregates
     per_value = np.where(count > 0, count, np.nan)
     total = aggregates.total[window]
     krs["current_value"] = rules.current_value(
-        krs["aggregation"].to_numpy(dtype=object),
+        krs["aggregation"],
         {
             "last": windows.last_value(store)[window],
             "sum": total,
@@ -175,15 +177,13 @@ def _measure(krs: pd.DataFrame, store: SeriesStore) -> tuple[Windows, Aggregates
         },
     )
     krs["has_data"] = count > 0
-    cycle_so_far = Windows.find(store, codes, krs["start_day"].to_numpy(dtype=np.int64), last_day)
+    cycle_so_far = Windows.find(store, codes, krs["start_day"], last_day)
     krs["first_observation"] = cycle_so_far.first_value(store)[cycle_so_far.of]
-    kr_type = krs["type"].to_numpy(dtype=object)
-    lower, upper = rules.stay_bounds(
-        kr_type, krs["target"].to_numpy(), krs["min"].to_numpy(), krs["max"].to_numpy()
-    )
-    krs["met"] = rules.within(krs["current_value"].to_numpy(), lower, upper)
+    kr_type = krs["type"]
+    lower, upper = rules.stay_bounds(kr_type, krs["target"], krs["min"], krs["max"])
+    krs["met"] = rules.within(krs["current_value"], lower, upper)
     stay = np.isin(kr_type, rules.STAY_TYPES)
-    days_met = np.zeros(len(krs))
+    days_met = np.zeros(len(krs["kr_id"]))
     days_met[stay] = count_within(
         store, windows.lo[window][stay], windows.hi[window][stay], lower[stay], upper[stay]
     )
@@ -191,35 +191,28 @@ def _measure(krs: pd.DataFrame, store: SeriesStore) -> tuple[Windows, Aggregates
     return windows, aggregates
 
 
-def _measured_progress(krs: pd.DataFrame) -> None:
+def _measured_progress(krs: KeyResults) -> None:
     """baseline, attainment and progress of increase, decrease, stay_* and boolean."""
-    kr_type = krs["type"].to_numpy(dtype=object)
-    current = krs["current_value"].to_numpy()
+    kr_type = krs["type"]
+    current = krs["current_value"]
     linear = np.isin(kr_type, rules.LINEAR_TYPES)
     stay = np.isin(kr_type, rules.STAY_TYPES)
     baseline = np.where(
         linear,
-        rules.default_baseline(
-            krs["baseline"].to_numpy(),
-            krs["aggregation"].to_numpy(dtype=object),
-            krs["first_observation"].to_numpy(),
-        ),
+        rules.default_baseline(krs["baseline"], krs["aggregation"], krs["first_observation"]),
         np.nan,
     )
-    target = krs["target"].to_numpy()
+    target = krs["target"]
     attainment = np.select(
         [linear, stay],
-        [
-            rules.directed_attainment(kr_type, current, baseline, target),
-            krs["share_met"].to_numpy(),
-        ],
+        [rules.directed_attainment(kr_type, current, baseline, target), krs["share_met"]],
         default=np.nan,
     )
     progress = np.select(
         [linear, stay, kr_type == "boolean"],
         [
             rules.clamp_progress(attainment),
-            krs["met"].to_numpy(dtype=np.float64),
+            krs["met"].astype(np.float64),
             rules.boolean_progress(current),
         ],
         default=0.0,
@@ -231,21 +224,30 @@ def _measured_progress(krs: pd.DataFrame) -> None:
     krs["degenerate"] = linear & rules.degenerate_baseline(kr_type, baseline, target)
 
 
-def _kr_rows(krs: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    return krs[["cycle_id", "kr_id", *columns]].reset_index(names="row")
+def _kr_row(krs: KeyResults, cycle_id: pd.Series, kr_id: pd.Series) -> np.ndarray:
+    """The row in `krs` of each (cycle_id, kr_id), -1 for a key result not in scope."""
+    if cycle_id.empty:
+        return np.zeros(0, dtype=np.int64)
+    return positions(
+        [krs["cycle_id"], krs["kr_id"]],
+        [cycle_id.to_numpy(dtype=object), kr_id.to_numpy(dtype=object)],
+    )
 
 
-def _with_kr_rows(frame: pd.DataFrame, krs: pd.DataFrame, *columns: str) -> pd.DataFrame:
+def _with_kr_rows(frame: pd.DataFrame, krs: KeyResults, *columns: str) -> pd.DataFrame:
     """The rows of `frame` (milestones, checkpoints) whose key result is in scope, with that
-    key result's row in `krs` and its `columns`; skips the merge when there are none."""
-    if frame.empty:
-        return frame.assign(
-            row=np.zeros(0, dtype=np.int64), **{c: krs[c].iloc[:0] for c in columns}
-        )
-    return frame.merge(_kr_rows(krs, *columns), on=["cycle_id", "kr_id"])
+    key result's row in `krs` and its `columns`."""
+    row = _kr_row(krs, frame["cycle_id"], frame["kr_id"])
+    in_scope = row >= 0
+    row = row[in_scope]
+    return (
+        frame[in_scope]
+        .reset_index(drop=True)
+        .assign(row=row, **{column: krs[column][row] for column in columns})
+    )
 
 
-def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore) -> None:
+def _milestone_progress(frames: OkrFrames, krs: KeyResults, store: SeriesStore) -> None:
     """Milestones: progress = done weight / total weight (attainment = progress).
 
     A `done_when` milestone is done once its metric met the condition on any day of the key
@@ -256,7 +258,7 @@ def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore
     milestones = _with_kr_rows(frames.milestones, krs, "first_day", "last_day")
     if milestones.empty:
         return
-    codes = store.code_of(milestones["metric_id"])
+    codes = store.code_of(milestones["metric_id"].to_numpy(dtype=object))
     windows = Windows.find(
         store, codes, milestones["first_day"].to_numpy(), milestones["last_day"].to_numpy()
     )
@@ -289,26 +291,25 @@ def _milestone_progress(frames: OkrFrames, krs: pd.DataFrame, store: SeriesStore
         ("attainment", progress),
         ("has_data", per_kr["has_data"].to_numpy()),
     ):
-        krs.loc[rows, column] = value
+        krs[column][rows] = value
 
 
-def _rollup_progress(frames: OkrFrames, krs: pd.DataFrame) -> None:
+def _rollup_progress(frames: OkrFrames, krs: KeyResults) -> None:
     """Rollup: progress = weighted mean of the children's progress (each child's own
     weight), attainment = progress. Children may be rollups themselves: resolved level by
     level, every rollup whose children are all known at once (the config forbids loops).
     current_value is the progress, baseline 0, target 1; it has data when any child has."""
-    is_rollup = (krs["type"] == "rollup").to_numpy()
+    is_rollup = krs["type"] == "rollup"
     if not is_rollup.any():
         return
-    rows = _kr_rows(krs)
-    edges = frames.rollup_children.merge(rows, on=["cycle_id", "kr_id"]).merge(
-        rows.rename(columns={"kr_id": "child_id", "row": "child"}), on=["cycle_id", "child_id"]
-    )
-    parent = edges["row"].to_numpy()
-    child = edges["child"].to_numpy()
-    progress = np.where(is_rollup, 0.0, krs["progress"].to_numpy())
-    has_data = np.where(is_rollup, False, krs["has_data"].to_numpy(dtype=bool))
-    weight = krs["weight"].to_numpy()
+    children = frames.rollup_children
+    parent = _kr_row(krs, children["cycle_id"], children["kr_id"])
+    child = _kr_row(krs, children["cycle_id"], children["child_id"])
+    in_scope = (parent >= 0) & (child >= 0)
+    parent, child = parent[in_scope], child[in_scope]
+    progress = np.where(is_rollup, 0.0, krs["progress"])
+    has_data = np.where(is_rollup, False, krs["has_data"])
+    weight = krs["weight"]
     resolved = ~is_rollup
     while True:
         pending = ~resolved[parent]
@@ -345,23 +346,20 @@ def _rollup_progress(frames: OkrFrames, krs: pd.DataFrame) -> None:
         krs[column] = np.where(is_rollup, value, krs[column])
 
 
-def _expected(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
+def _expected(frames: OkrFrames, krs: KeyResults, as_of_day: int) -> None:
     """Expected: 1 for stay_*; for increase/decrease with checkpoints, the value
     interpolated between (start - 1 day, baseline), each checkpoint and (end, target), turned
     into progress by the attainment formula and clamped to 0..1; otherwise linear pace.
     A checkpoint on D gives its own value. Without a baseline (no data yet) or with a
     degenerate one (see rules.linear_attainment), checkpoints fall back to linear pace."""
-    start_day = krs["start_day"].to_numpy(dtype=np.int64)
-    end_day = krs["end_day"].to_numpy(dtype=np.int64)
-    kr_type = krs["type"].to_numpy(dtype=object)
+    start_day, end_day, kr_type = krs["start_day"], krs["end_day"], krs["type"]
     expected = rules.linear_expected(as_of_day, start_day, end_day)
     expected = np.where(np.isin(kr_type, rules.STAY_TYPES), 1.0, expected)
     checkpoints = _with_kr_rows(frames.checkpoints, krs, "type")
     checkpoints = checkpoints[checkpoints["type"].isin(rules.LINEAR_TYPES)]
     if not checkpoints.empty:
         rows = checkpoints["row"].unique()
-        baseline = krs["baseline"].to_numpy()
-        target = krs["target"].to_numpy()
+        baseline, target = krs["baseline"], krs["target"]
         points = pd.concat(
             [
                 pd.DataFrame(
@@ -396,31 +394,30 @@ def _expected(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
             around["value_after"].to_numpy(),
         )
         paced = np.clip(rules.linear_attainment(value, baseline[rows], target[rows]), 0.0, 1.0)
-        paced = np.where(krs["degenerate"].to_numpy(dtype=bool)[rows], np.nan, paced)
+        paced = np.where(krs["degenerate"][rows], np.nan, paced)
         expected[rows] = np.where(np.isnan(paced), expected[rows], paced)
     krs["expected"] = expected
 
 
-def _grade_and_status(krs: pd.DataFrame, as_of_day: int) -> None:
+def _grade_and_status(krs: KeyResults, as_of_day: int) -> None:
     """score, grade_band and status."""
-    progress = krs["progress"].to_numpy(dtype=np.float64)
-    krs["score"] = rules.score_from_progress(progress)
-    krs["grade_band"] = rules.grade_band(krs["score"].to_numpy())
+    krs["score"] = rules.score_from_progress(krs["progress"])
+    krs["grade_band"] = rules.grade_band(krs["score"])
     krs["status"] = rules.status(
-        krs["type"].to_numpy(dtype=object),
+        krs["type"],
         as_of_day,
-        krs["start_day"].to_numpy(dtype=np.int64),
-        krs["end_day"].to_numpy(dtype=np.int64),
-        krs["has_data"].to_numpy(dtype=bool),
-        krs["met"].to_numpy(dtype=bool),
-        progress,
-        krs["expected"].to_numpy(),
-        krs["at_risk_margin"].to_numpy(),
-        krs["off_track_margin"].to_numpy(),
+        krs["start_day"],
+        krs["end_day"],
+        krs["has_data"],
+        krs["met"],
+        krs["progress"],
+        krs["expected"],
+        krs["at_risk_margin"],
+        krs["off_track_margin"],
     )
 
 
-def _forecast(krs: pd.DataFrame, windows: Windows, aggregates: Aggregates) -> None:
+def _forecast(krs: KeyResults, windows: Windows, aggregates: Aggregates) -> None:
     """forecast_value: the least-squares line through the window's (day, value) points
     at the cycle end, null with fewer than 3 points; for `sum` through the running sum (and
     for `count` through the running count). forecast_progress = clamp(attainment(forecast)).
@@ -428,8 +425,7 @@ def _forecast(krs: pd.DataFrame, windows: Windows, aggregates: Aggregates) -> No
     Interpretation: only increase and decrease have a forecast (stay_*, boolean, milestones
     and rollup: null), and not with `sum`/`count` over a trailing window, whose running total
     restarts with the window and has no meaning at the cycle end."""
-    kr_type = krs["type"].to_numpy(dtype=object)
-    aggregation = krs["aggregation"].to_numpy(dtype=object)
+    kr_type, aggregation = krs["type"], krs["aggregation"]
     window = windows.of
     n = windows.n[window].astype(np.float64)
     by_aggregation = [aggregation == "sum", aggregation == "count"]
@@ -451,7 +447,7 @@ def _forecast(krs: pd.DataFrame, windows: Windows, aggregates: Aggregates) -> No
         np.nan_to_num(sum_xy),
     )
     running = np.isin(aggregation, ("sum", "count"))
-    trailing = ~np.isnan(krs["window_days"].to_numpy())
+    trailing = ~np.isnan(krs["window_days"])
     eligible = np.isin(kr_type, rules.LINEAR_TYPES) & ~(running & trailing)
     value = np.where(eligible, value, np.nan)
     krs["forecast_value"] = value
@@ -459,9 +455,7 @@ def _forecast(krs: pd.DataFrame, windows: Windows, aggregates: Aggregates) -> No
         np.isnan(value),
         np.nan,
         np.clip(
-            rules.directed_attainment(
-                kr_type, value, krs["baseline"].to_numpy(), krs["target"].to_numpy()
-            ),
+            rules.directed_attainment(kr_type, value, krs["baseline"], krs["target"]),
             0.0,
             1.0,
         ),
@@ -476,7 +470,7 @@ DEGENERATE_MESSAGE = (
 
 def _data_status(
     frames: OkrFrames,
-    krs: pd.DataFrame,
+    krs: KeyResults,
     store: SeriesStore,
     data_problems: pd.DataFrame,
     as_of_day: int,
@@ -487,19 +481,17 @@ def _data_status(
     D, in or out of the window. A milestones key result looks at each of its `done_when`
     metrics and shows the most severe, its message prefixed with the metric id; a rollup has
     none of its own (its children carry theirs)."""
-    measured = np.flatnonzero(krs["series_id"].notna().to_numpy())
-    manual = krs["metric_id"].to_numpy(dtype=object)[measured] == MANUAL
+    measured = np.flatnonzero(pd.notna(krs["series_id"]))
+    manual = krs["metric_id"][measured] == MANUAL
     milestones = _with_kr_rows(frames.milestones, krs)
     milestones = milestones[milestones["metric_id"].notna()]
     milestone_metric = milestones["metric_id"].to_numpy(dtype=object)
     metric_index = pd.Index(frames.metrics["metric_id"])
     # one (key result, series) pair per measured key result and per done_when milestone
     row = np.concatenate([measured, milestones["row"].to_numpy(dtype=np.int64)])
-    series_code = np.concatenate(
-        [krs["series_code"].to_numpy()[measured], store.code_of(milestones["metric_id"])]
-    )
+    series_code = np.concatenate([krs["series_code"][measured], store.code_of(milestone_metric)])
     metric_row = np.concatenate(
-        [krs["metric_row"].to_numpy()[measured], metric_index.get_indexer(milestone_metric)]
+        [krs["metric_row"][measured], metric_index.get_indexer(milestone_metric)]
     )
     prefix = np.concatenate([np.full(len(measured), "", dtype=object), milestone_metric + ": "])
 
@@ -524,22 +516,22 @@ def _data_status(
     # the most severe pair of each key result (the first of equals)
     order = np.argsort(row * len(_DATA_RANK) + (len(_DATA_RANK) - 1 - rank), kind="stable")
     worst = order[np.concatenate([[True], row[order][1:] != row[order][:-1]])[: len(order)]]
-    status = np.full(len(krs), "ok", dtype=object)
+    status = np.full(len(krs["kr_id"]), "ok", dtype=object)
     status[row[worst]] = np.asarray(rules.DATA_STATUS_ORDER, dtype=object)[rank[worst]]
-    message = np.full(len(krs), None, dtype=object)
+    message = np.full(len(krs["kr_id"]), None, dtype=object)
     problem = worst[has_problem[worst]]
     problem_text = problems["data_message"].fillna(problems["data_status"]).to_numpy(dtype=object)
     message[row[problem]] = prefix[problem] + problem_text[problem_at[problem]]
     late = worst[~has_problem[worst] & is_stale[worst]]
     message[row[late]] = prefix[late] + _stale_message(as_of_day, last_day[late], fresh[late])
 
-    degenerate = krs["degenerate"].to_numpy(dtype=bool)
+    degenerate = krs["degenerate"]
     explained = pd.notna(message)
     message[degenerate & explained] = message[degenerate & explained] + "; " + DEGENERATE_MESSAGE
     message[degenerate & ~explained] = DEGENERATE_MESSAGE
     krs["data_status"] = status
     krs["data_message"] = message
-    newest = np.full(len(krs), np.nan)
+    newest = np.full(len(krs["kr_id"]), np.nan)
     np.fmax.at(newest, row, last_day)
     krs["last_observed_day"] = newest
 
@@ -562,7 +554,7 @@ def _stale_message(as_of_day: int, last_day: np.ndarray, fresh: np.ndarray) -> n
     )
 
 
-def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
+def _checkins(frames: OkrFrames, krs: KeyResults, as_of_day: int) -> None:
     """confidence, checkin_note and last_checkin_date from the newest check-in of the key
     result dated <= D (the later row of two on one date), whether or not its fields are
     filled; checkin_due per `rules.checkin_due`."""
@@ -571,42 +563,42 @@ def _checkins(frames: OkrFrames, krs: pd.DataFrame, as_of_day: int) -> None:
     newest = checkins.sort_values(["kr_id", "date", "order"], kind="stable").drop_duplicates(
         "kr_id", keep="last"
     )
-    at = pd.Index(newest["kr_id"]).get_indexer(krs["kr_id"].to_numpy(dtype=object))
+    at = pd.Index(newest["kr_id"]).get_indexer(krs["kr_id"])
     krs["confidence"] = _at(newest["confidence"].to_numpy(dtype=np.float64), at, np.nan)
     krs["checkin_note"] = _at(newest["note"].to_numpy(dtype=object), at, None)
     newest_day = to_days(newest["date"]).astype(np.float64)
     krs["last_checkin_day"] = _at(newest_day, at, np.nan)
     krs["checkin_due"] = rules.checkin_due(
         as_of_day,
-        krs["start_day"].to_numpy(dtype=np.int64),
-        krs["end_day"].to_numpy(dtype=np.int64),
-        krs["last_checkin_day"].to_numpy(),
-        krs["checkin_every_days"].to_numpy(dtype=np.float64),
+        krs["start_day"],
+        krs["end_day"],
+        krs["last_checkin_day"],
+        krs["checkin_every_days"],
     )
 
 
 # ---------------------------------------------------------------- output
 
 
-def _output(frame: pd.DataFrame, columns: list[str], as_of: date) -> pd.DataFrame:
+def _output(table: dict[str, np.ndarray], columns: list[str], as_of: date) -> pd.DataFrame:
     """The table in the warehouse's column order and dtypes: dates datetime64[ns], numbers float64,
     success bool, text object with None for null."""
     out = {}
     for column in columns:
         if column == "as_of":
-            out[column] = np.full(len(frame), np.datetime64(as_of, "ns"))
+            out[column] = np.full(len(table["cycle_id"]), np.datetime64(as_of, "ns"))
         elif column in _DAYS:
-            days = frame[_DAYS[column]].to_numpy(dtype=np.float64)
+            days = np.asarray(table[_DAYS[column]], dtype=np.float64)
             known = ~np.isnan(days)
             dates = np.full(len(days), np.datetime64("NaT", "ns"))
             dates[known] = days[known].astype(np.int64).astype("datetime64[D]")
             out[column] = dates
         elif column in _NUMBERS:
-            out[column] = frame[column].to_numpy(dtype=np.float64)
+            out[column] = np.asarray(table[column], dtype=np.float64)
         elif column in _FLAGS:
-            out[column] = frame[column].to_numpy(dtype=bool)
+            out[column] = np.asarray(table[column], dtype=bool)
         else:
-            text = frame[column].to_numpy(dtype=object)
+            text = np.asarray(table[column], dtype=object)
             missing = pd.isna(text)
             if missing.any():
                 text = text.copy()

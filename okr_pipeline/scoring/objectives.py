@@ -18,7 +18,7 @@ STATUS_RANK = {name: rank for rank, name in enumerate(rules.STATUS_ORDER)}
 KEYS = ["cycle_id", "objective_id"]
 
 
-def score_objectives(objectives: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFrame:
+def score_objectives(objectives: pd.DataFrame, krs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """score = weighted mean of its parts' scores (not rounded again: the parts' scores
     already are, and `success` of a committed objective needs the exact mean); expected =
     the weighted mean of the parts' expected; status = the worst part's (STATUS_ORDER);
@@ -27,39 +27,29 @@ def score_objectives(objectives: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFram
 
     `objectives` are those of the cycles in scope; `krs["objective_row"]` is the row of each
     key result's objective among them. Computed from the leaves up, one depth of the
-    alignment tree at a time."""
-    objectives = objectives.reset_index(drop=True).copy()
+    alignment tree at a time. Returns one array per column, as `krs` holds them."""
     size = len(objectives)
-    owner = krs["objective_row"].to_numpy(dtype=np.int64)
+    objectives = {column: objectives[column].to_numpy() for column in objectives.columns}
+    owner = krs["objective_row"]
     owned = owner >= 0
-    kr_weight = krs["weight"].to_numpy(dtype=np.float64)[owned]
-    kr_rank = ranks(krs["status"].to_numpy(dtype=object)).astype(np.float64)[owned]
+    kr_weight = krs["weight"][owned]
+    kr_rank = ranks(krs["status"]).astype(np.float64)[owned]
 
     def per_objective(values: np.ndarray) -> np.ndarray:
         return np.bincount(owner[owned], weights=np.nan_to_num(values), minlength=size)
 
-    from_krs = objectives["progress_from"].isin(["key_results", "both"]).to_numpy()
+    from_krs = np.isin(objectives["progress_from"], ["key_results", "both"])
     objectives["kr_count"] = np.bincount(owner[owned], minlength=size).astype(np.float64)
-    weighted_score = np.where(
-        from_krs, per_objective(kr_weight * krs["score"].to_numpy()[owned]), 0.0
-    )
-    weighted_expected = np.where(
-        from_krs, per_objective(kr_weight * krs["expected"].to_numpy()[owned]), 0.0
-    )
+    weighted_score = np.where(from_krs, per_objective(kr_weight * krs["score"][owned]), 0.0)
+    weighted_expected = np.where(from_krs, per_objective(kr_weight * krs["expected"][owned]), 0.0)
     total_weight = np.where(from_krs, per_objective(kr_weight), 0.0)
     rank = np.full(size, np.inf)
     np.minimum.at(rank, owner[owned], kr_rank)
     rank = np.where(from_krs, rank, np.inf)
 
     parent = positions(
-        [
-            objectives["cycle_id"].to_numpy(dtype=object),
-            objectives["objective_id"].to_numpy(dtype=object),
-        ],
-        [
-            objectives["cycle_id"].to_numpy(dtype=object),
-            objectives["parent_id"].to_numpy(dtype=object),
-        ],
+        [objectives["cycle_id"], objectives["objective_id"]],
+        [objectives["cycle_id"], objectives["parent_id"]],
     )
     depth = np.zeros(size, dtype=np.int64)
     for _ in range(size):
@@ -67,8 +57,8 @@ def score_objectives(objectives: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFram
         if (deeper == depth).all():
             break
         depth = deeper
-    takes_children = objectives["progress_from"].isin(["children", "both"]).to_numpy()
-    weight = objectives["weight"].to_numpy()
+    takes_children = np.isin(objectives["progress_from"], ["children", "both"])
+    weight = objectives["weight"]
     score = np.full(size, np.nan)
     expected = np.full(size, np.nan)
     for level in range(int(depth.max(initial=0)), -1, -1):
@@ -91,32 +81,28 @@ def score_objectives(objectives: pd.DataFrame, krs: pd.DataFrame) -> pd.DataFram
     objectives["expected"] = expected
     objectives["grade_band"] = rules.grade_band(score)
     objectives["status"] = np.asarray(rules.STATUS_ORDER, dtype=object)[rank]
-    objectives["success"] = rules.objective_success(
-        objectives["kind"].to_numpy(dtype=object), score
-    )
+    objectives["success"] = rules.objective_success(objectives["kind"], score)
     objectives["status_reason"] = status_reasons(objectives, krs, parent, from_krs, takes_children)
     return objectives
 
 
 def _parts(
-    objectives: pd.DataFrame,
-    krs: pd.DataFrame,
+    objectives: dict[str, np.ndarray],
+    krs: dict[str, np.ndarray],
     parent: np.ndarray,
     from_krs: np.ndarray,
     takes_children: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Every part of every objective that counts in its roll-up, key results first, then
     child objectives: (owner row, kind, id, status, score, expected)."""
-    owner = krs["objective_row"].to_numpy(dtype=np.int64)
+    owner = krs["objective_row"]
     of_kr = np.flatnonzero(owner >= 0)
     of_kr = of_kr[from_krs[owner[of_kr]]]
     child = np.flatnonzero(parent >= 0)
     child = child[takes_children[parent[child]]]
 
     def both(kr_column: str, objective_column: str) -> np.ndarray:
-        return np.concatenate(
-            [krs[kr_column].to_numpy()[of_kr], objectives[objective_column].to_numpy()[child]]
-        )
+        return np.concatenate([krs[kr_column][of_kr], objectives[objective_column][child]])
 
     return {
         "owner": np.concatenate([owner[of_kr], parent[child]]),
@@ -130,8 +116,8 @@ def _parts(
 
 
 def status_reasons(
-    objectives: pd.DataFrame,
-    krs: pd.DataFrame,
+    objectives: dict[str, np.ndarray],
+    krs: dict[str, np.ndarray],
     parent: np.ndarray,
     from_krs: np.ndarray,
     takes_children: np.ndarray,
@@ -146,7 +132,7 @@ def status_reasons(
     order = np.lexsort((-behind, part_rank, parts["owner"]))
     owners = parts["owner"][order]
     first = order[np.concatenate([[True], owners[1:] != owners[:-1]])[: len(order)]]
-    size = len(objectives)
+    size = len(objectives["objective_id"])
     worst = np.full(size, -1, dtype=np.int64)
     worst[parts["owner"][first]] = first
     has_part = worst >= 0
@@ -155,14 +141,13 @@ def status_reasons(
     like_worst = part_rank == worst_rank[parts["owner"]]
     others = np.bincount(parts["owner"][like_worst], minlength=size) - 1
 
-    status = objectives["status"].to_numpy(dtype=object)
-    score = objectives["score"].to_numpy(dtype=np.float64)
+    status, score = objectives["status"], objectives["score"]
     own_pace = np.isin(status, ("on_track", "achieved")) & ~np.isnan(score)
     reasons = status + ": "
     nothing = ~has_part
     reasons[nothing] += "no key results or child objectives to score"
     own = own_pace & has_part
-    expected = objectives["expected"].to_numpy(dtype=np.float64)
+    expected = objectives["expected"]
     reasons[own] += _two(score[own]) + " against " + _two(expected[own]) + " expected"
     by = np.flatnonzero(has_part & ~own_pace)
     part = worst[by]

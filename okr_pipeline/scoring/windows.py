@@ -154,9 +154,9 @@ class SeriesStore:
                 keys, days = keys[starts], days[starts]
         return cls(series=pd.Index(series, dtype=object), days=days, values=numbers, keys=keys)
 
-    def code_of(self, series_ids: pd.Series) -> np.ndarray:
+    def code_of(self, series_ids: np.ndarray) -> np.ndarray:
         """Code of each series id; -1 where the series has no value at all."""
-        return self.series.get_indexer(pd.Index(series_ids.to_numpy(dtype=object)))
+        return self.series.get_indexer(pd.Index(series_ids))
 
     def bounds(self, codes: np.ndarray, first_day: np.ndarray, last_day: np.ndarray):
         """(lo, hi): the slice of each window [first_day, last_day] of series `codes`.
