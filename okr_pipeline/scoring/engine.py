@@ -582,7 +582,8 @@ def _checkins(frames: OkrFrames, krs: KeyResults, as_of_day: int) -> None:
 
 def _output(table: dict[str, np.ndarray], columns: list[str], as_of: date) -> pd.DataFrame:
     """The table in the warehouse's column order and dtypes: dates datetime64[ns], numbers float64,
-    success bool, text object with None for null."""
+    success bool, text object with None for null (as `OkrFrames` holds it and the rules build
+    it: looking for other nulls cost a fifth of a millisecond per column at 10,000 rows)."""
     out = {}
     for column in columns:
         if column == "as_of":
@@ -599,9 +600,5 @@ def _output(table: dict[str, np.ndarray], columns: list[str], as_of: date) -> pd
             out[column] = np.asarray(table[column], dtype=bool)
         else:
             text = np.asarray(table[column], dtype=object)
-            missing = pd.isna(text)
-            if missing.any():
-                text = text.copy()
-                text[missing] = None
             out[column] = pd.Series(text, dtype=object, copy=False)
     return pd.DataFrame(out, columns=columns, copy=False)
