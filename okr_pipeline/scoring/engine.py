@@ -234,17 +234,15 @@ def _kr_row(krs: KeyResults, cycle_id: pd.Series, kr_id: pd.Series) -> np.ndarra
     )
 
 
-def _with_kr_rows(frame: pd.DataFrame, krs: KeyResults, *columns: str) -> pd.DataFrame:
-    """The rows of `frame` (milestones, checkpoints) whose key result is in scope, with that
-    key result's row in `krs` and its `columns`."""
+def _with_kr_rows(frame: pd.DataFrame, krs: KeyResults, *columns: str) -> dict[str, np.ndarray]:
+    """The rows of `frame` (milestones, checkpoints) whose key result is in scope, one array
+    per column as in `krs`, with that key result's `row` in `krs` and its `columns`."""
     row = _kr_row(krs, frame["cycle_id"], frame["kr_id"])
     in_scope = row >= 0
-    row = row[in_scope]
-    return (
-        frame[in_scope]
-        .reset_index(drop=True)
-        .assign(row=row, **{column: krs[column][row] for column in columns})
-    )
+    rows = {name: frame[name].to_numpy()[in_scope] for name in frame.columns}
+    rows["row"] = row[in_scope]
+    rows.update({column: krs[column][rows["row"]] for column in columns})
+    return rows
 
 
 def _milestone_progress(frames: OkrFrames, krs: KeyResults, store: SeriesStore) -> None:
@@ -256,26 +254,22 @@ def _milestone_progress(frames: OkrFrames, krs: KeyResults, store: SeriesStore) 
     has a manual milestone or any of its metrics has a value in the window.
     """
     milestones = _with_kr_rows(frames.milestones, krs, "first_day", "last_day")
-    if milestones.empty:
+    if not len(milestones["row"]):
         return
-    codes = store.code_of(milestones["metric_id"].to_numpy(dtype=object))
-    windows = Windows.find(
-        store, codes, milestones["first_day"].to_numpy(), milestones["last_day"].to_numpy()
-    )
-    lower, upper = rules.milestone_bounds(
-        milestones["op"].to_numpy(dtype=object), milestones["threshold"].to_numpy()
-    )
+    codes = store.code_of(milestones["metric_id"])
+    windows = Windows.find(store, codes, milestones["first_day"], milestones["last_day"])
+    lower, upper = rules.milestone_bounds(milestones["op"], milestones["threshold"])
     lo, hi = windows.lo[windows.of], windows.hi[windows.of]
     ever = count_within(store, lo, hi, lower, upper) > 0
-    done = milestones["done"].to_numpy(dtype=bool) | ever
-    weight = milestones["weight"].to_numpy()
+    done = milestones["done"] | ever
+    weight = milestones["weight"]
     per_kr = (
         pd.DataFrame(
             {
-                "row": milestones["row"].to_numpy(),
+                "row": milestones["row"],
                 "total_weight": weight,
                 "done_weight": weight * done,
-                "has_data": milestones["metric_id"].isna().to_numpy() | (hi > lo),
+                "has_data": pd.isna(milestones["metric_id"]) | (hi > lo),
             }
         )
         .groupby("row")
@@ -356,9 +350,9 @@ def _expected(frames: OkrFrames, krs: KeyResults, as_of_day: int) -> None:
     expected = rules.linear_expected(as_of_day, start_day, end_day)
     expected = np.where(np.isin(kr_type, rules.STAY_TYPES), 1.0, expected)
     checkpoints = _with_kr_rows(frames.checkpoints, krs, "type")
-    checkpoints = checkpoints[checkpoints["type"].isin(rules.LINEAR_TYPES)]
-    if not checkpoints.empty:
-        rows = checkpoints["row"].unique()
+    linear = np.isin(checkpoints["type"], rules.LINEAR_TYPES)
+    if linear.any():
+        rows = pd.unique(checkpoints["row"][linear])
         baseline, target = krs["baseline"], krs["target"]
         points = pd.concat(
             [
@@ -367,9 +361,9 @@ def _expected(frames: OkrFrames, krs: KeyResults, as_of_day: int) -> None:
                 ),
                 pd.DataFrame(
                     {
-                        "row": checkpoints["row"].to_numpy(),
-                        "day": to_days(checkpoints["date"]),
-                        "value": checkpoints["value"].to_numpy(),
+                        "row": checkpoints["row"][linear],
+                        "day": to_days(checkpoints["date"][linear]),
+                        "value": checkpoints["value"][linear],
                         "order": 1,
                     }
                 ),
@@ -484,11 +478,11 @@ def _data_status(
     measured = np.flatnonzero(pd.notna(krs["series_id"]))
     manual = krs["metric_id"][measured] == MANUAL
     milestones = _with_kr_rows(frames.milestones, krs)
-    milestones = milestones[milestones["metric_id"].notna()]
-    milestone_metric = milestones["metric_id"].to_numpy(dtype=object)
+    done_when = pd.notna(milestones["metric_id"])
+    milestone_metric = milestones["metric_id"][done_when]
     metric_index = pd.Index(frames.metrics["metric_id"])
     # one (key result, series) pair per measured key result and per done_when milestone
-    row = np.concatenate([measured, milestones["row"].to_numpy(dtype=np.int64)])
+    row = np.concatenate([measured, milestones["row"][done_when]])
     series_code = np.concatenate([krs["series_code"][measured], store.code_of(milestone_metric)])
     metric_row = np.concatenate(
         [krs["metric_row"][measured], metric_index.get_indexer(milestone_metric)]
