@@ -101,6 +101,7 @@ def _key_results(frames: OkrFrames, cycles: pd.DataFrame, objectives: pd.DataFra
     )
     in_scope = cycle_row >= 0
     krs = {column: key_results[column].to_numpy()[in_scope] for column in key_results.columns}
+    krs["type"], krs["aggregation"] = _labels(krs["type"]), _labels(krs["aggregation"])
     for column in ("start_day", "end_day", "at_risk_margin", "off_track_margin"):
         krs[column] = cycles[column].to_numpy()[cycle_row[in_scope]]
     objective_row = positions(
@@ -125,6 +126,14 @@ def _key_results(frames: OkrFrames, cycles: pd.DataFrame, objectives: pd.DataFra
     series_id[manual] = MANUAL_PREFIX + krs["kr_id"][manual].astype(str)
     krs["series_id"] = series_id
     return krs
+
+
+def _labels(text: np.ndarray) -> np.ndarray:
+    """Text of a few distinct values (a type, an aggregation) as a numpy string array, which the
+    rules compare with `==` and `np.isin` several times faster than objects, some 40 times a
+    run; converted once per distinct value (None becomes "None", which no rule names)."""
+    codes, names = pd.factorize(text, use_na_sentinel=False)
+    return np.asarray(names, dtype=str)[codes]
 
 
 def _score_key_results(
