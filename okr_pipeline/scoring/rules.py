@@ -162,11 +162,9 @@ def score_from_progress(progress):
 
 def grade_band(score):
     """green (score >= 0.7), yellow (>= 0.4), red (below); null for a null score."""
-    band = np.where(
-        score >= 0.7 - EPSILON, "green", np.where(score >= 0.4 - EPSILON, "yellow", "red")
-    ).astype(object)
-    band[np.isnan(score)] = None
-    return band
+    band = (score >= 0.4 - EPSILON).astype(np.int64) + (score >= 0.7 - EPSILON)
+    band[np.isnan(score)] = 3
+    return np.array(["red", "yellow", "green", None], dtype=object)[band]
 
 
 def linear_expected(as_of_day, start_day, end_day):
@@ -225,9 +223,8 @@ def status(
         (gap <= at_risk_margin + EPSILON, "on_track"),
         (gap <= off_track_margin + EPSILON, "at_risk"),
     ]
-    return np.select([c for c, _ in choices], [s for _, s in choices], default="off_track").astype(
-        object
-    )
+    names = np.array([s for _, s in choices] + ["off_track"], dtype=object)
+    return names[np.select([c for c, _ in choices], range(len(choices)), default=len(choices))]
 
 
 def least_squares_at_zero(n, sum_x, sum_y, sum_xx, sum_xy):
