@@ -116,7 +116,7 @@ class MetricFetch:
     def rows(self) -> int:
         return len(self.columns[0]) if self.columns is not None else 0
 
-    @cached_property
+    @property
     def series(self) -> pd.DataFrame | None:
         if self.columns is None:
             return None
