@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -164,13 +163,20 @@ def _validate_chunk(
     frame = long_frame([data for _, data in series], rules, cuts)
     failures = _run_suite(frame) if len(frame) else None
     observed = _Observed(frame, cuts, failures)
+    # a backfill has a cut per day of every series: look up each series' checks once
+    describers = [
+        [(check, getattr(observed, f"_{check}")) for check in _enabled(rule)] for rule in rules
+    ]
     rows = []
     for number, cut in enumerate(cuts):
         metric_id, rule = series[cut.series][0], rules[cut.series]
+        empty = not observed.size[number]
         rows.append(
             [
-                (cut.as_of, metric_id, check, *observed.outcome(check, number, rule))
-                for check in _enabled(rule)
+                (cut.as_of, metric_id, check, True, NO_VALUES, None)
+                if empty and check != "fresh_within_days"
+                else (cut.as_of, metric_id, check, *describe(number, rule))
+                for check, describe in describers[cut.series]
             ]
         )
     return rows
@@ -438,6 +444,8 @@ class _Observed:
         self.lowest = self._extreme(value)
         self.highest = self._extreme(-value)
         self._duplicates(failed["unique_ts"], rows["metric"].to_numpy(), ts)
+        self.count = {check: count.tolist() for check, count in self.count.items()}
+        self.first = {check: first.tolist() for check, first in self.first.items()}
         self.newest = layout.newest.tolist()
         at_cut = freshness["cut"].to_numpy()
         stale = np.zeros(len(cuts), dtype=bool)
@@ -504,14 +512,8 @@ class _Observed:
         self.repeats = np.where(np.isnat(ts[safe]), self.count["unique_ts"], same_day).tolist()
         self.duplicate_days = self.duplicate_days.tolist()
 
-    def outcome(self, check: str, cut: int, rule: Checks) -> tuple[bool, str, str | None]:
-        describe: Callable[..., tuple[bool, str, str | None]] = getattr(self, f"_{check}")
-        if check != "fresh_within_days" and not self.size[cut]:
-            return True, NO_VALUES, None
-        return describe(cut, rule)
-
     def _failed(self, check: str, cut: int) -> tuple[int, int]:
-        return int(self.count[check][cut]), int(self.first[check][cut])
+        return self.count[check][cut], self.first[check][cut]
 
     def _not_null(self, cut: int, rule: Checks):
         count, first = self._failed("not_null", cut)

@@ -53,6 +53,11 @@ class FetchWindow:
     as_of: date
     today: date
 
+    @cached_property
+    def bounds(self) -> np.ndarray:
+        """`start` and `end` as datetime64[ns]: a backfill cuts every series by them."""
+        return np.array([self.start, self.end], dtype="datetime64[ns]")
+
     @property
     def reads_point_in_time(self) -> bool:
         """Point-in-time readings describe now, so they are read only for today.
@@ -137,7 +142,7 @@ class MetricFetch:
         if rows is not None:
             kept = slice(*rows)
         else:
-            start, end = np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")
+            start, end = window.bounds
             kept = ((ts >= start) & (ts < end)) | np.isnat(ts)  # a row without a day, for checks
         return replace(self, columns=(ts[kept], value[kept]))
 
@@ -146,9 +151,8 @@ class MetricFetch:
         ascends by day and is no point-in-time reading. Else None."""
         if self.columns is None or self.point_in_time or not self._ascending:
             return None
-        bounds = [np.datetime64(window.start, "ns"), np.datetime64(window.end, "ns")]
-        first, stop = self.columns[0].searchsorted(bounds)
-        return int(first), int(stop)
+        first, stop = self.columns[0].searchsorted(window.bounds).tolist()
+        return first, stop
 
     @cached_property
     def _ascending(self) -> bool:
