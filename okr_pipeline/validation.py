@@ -160,9 +160,9 @@ def _validate_chunk(
 ) -> list[list[tuple]]:
     """The metric_checks rows of each cut of some series, from one GX call."""
     rules = [checks[metric_id] for metric_id, _ in series]
-    frame = long_frame([data for _, data in series], rules, cuts)
+    frame, layout = long_frame([data for _, data in series], rules, cuts)
     failures = _run_suite(frame) if len(frame) else None
-    observed = _Observed(frame, cuts, failures)
+    observed = _Observed(frame, layout, cuts, failures)
     # a backfill has a cut per day of every series: look up each series' checks once
     describers = [
         [(check, getattr(observed, f"_{check}")) for check in _enabled(rule)] for rule in rules
@@ -200,9 +200,12 @@ def rejected_metrics(results: pd.DataFrame) -> set[str]:
     return set(rejecting_failures(results)["metric_id"])
 
 
-def long_frame(series: list[pd.DataFrame], rules: list[Checks], cuts: list[Cut]) -> pd.DataFrame:
+def long_frame(
+    series: list[pd.DataFrame], rules: list[Checks], cuts: list[Cut]
+) -> tuple[pd.DataFrame, _Layout]:
     """All series stacked, each sorted by ts (no day last), with its metric's rules as
-    columns; then one freshness row per cut that holds a value.
+    columns; then one freshness row per cut that holds a value, in the order of the cuts.
+    Also where each cut lies in the series rows (`_Layout`), for describing what GX found.
 
     A series is its position in `series` (`metric`): GX copies the frame for each filter it
     applies, and an integer column is cheaper to copy and hash than the metric id's text.
@@ -254,7 +257,8 @@ def long_frame(series: list[pd.DataFrame], rules: list[Checks], cuts: list[Cut])
             "cut": holding,
         }
     )
-    return pd.concat([rows, freshness], ignore_index=True) if len(freshness) else rows
+    frame = pd.concat([rows, freshness], ignore_index=True) if len(freshness) else rows
+    return frame, layout
 
 
 def _thresholds(rules: list[Checks], name: str) -> list[float]:
@@ -424,13 +428,20 @@ class _Observed:
     rows, so a cut costs the same whether it spans one day or a year.
     """
 
-    def __init__(self, frame: pd.DataFrame, cuts: list[Cut], failures: dict[str, np.ndarray]):
-        is_row = frame["cut"].to_numpy() < 0
-        rows, freshness = frame[is_row], frame[~is_row]
-        self.layout = layout = _Layout(rows, cuts)
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        layout: _Layout,
+        cuts: list[Cut],
+        failures: dict[str, np.ndarray] | None,
+    ):
+        # the series rows come first, then a freshness row per cut holding a value
+        series_rows = len(frame) - int((layout.newest >= 0).sum())
+        rows, freshness = frame.iloc[:series_rows], frame.iloc[series_rows:]
+        self.layout = layout
         self.size = (layout.stop - layout.start).tolist()
         failed = {
-            check: failures[check][is_row] if failures else np.zeros(len(rows), dtype=bool)
+            check: failures[check][:series_rows] if failures else np.zeros(len(rows), dtype=bool)
             for check in CHECKS
         }
         value, ts = rows["value"].to_numpy(), rows["ts"].to_numpy()
@@ -450,7 +461,7 @@ class _Observed:
         at_cut = freshness["cut"].to_numpy()
         stale = np.zeros(len(cuts), dtype=bool)
         if failures:
-            stale[at_cut] = failures["fresh_within_days"][~is_row]
+            stale[at_cut] = failures["fresh_within_days"][series_rows:]
         self.stale = stale.tolist()
         days_old = np.zeros(len(cuts), dtype=np.int64)
         days_old[at_cut] = freshness["days_old"].to_numpy(dtype=np.int64)

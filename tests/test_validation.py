@@ -419,7 +419,7 @@ def test_a_metric_without_checks_is_a_programming_error():
 
 
 def test_an_expectation_gx_cannot_compute_is_an_error_not_a_pass():
-    frame = long_frame([series(["2026-11-24"], [1])], [Checks()], [Cut(AS_OF, 0, 0, 1)])
+    frame, _ = long_frame([series(["2026-11-24"], [1])], [Checks()], [Cut(AS_OF, 0, 0, 1)])
     with pytest.raises(ValidationError, match='check non_decreasing could not run: .*"previous'):
         _run_suite(frame.drop(columns=["previous_value"]))
 
