@@ -536,7 +536,7 @@ def _execute_rows(
         for name in names:  # what SQLAlchemy would do to each value (SQLite's dates as text)
             convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None:
-                columns[name] = _converted(columns[name], convert)
+                columns[name] = _converted(columns[name], convert, table.c[name].type)
         if compiled.positiontup:  # qmark or format: tuples in the statement's order
             ordered = [columns[name] for name in compiled.positiontup]
             rows = list(zip(*ordered, strict=True))
@@ -551,10 +551,15 @@ def _execute_rows(
         connection.execute(statement, _dicts(columns))
 
 
-def _converted(values: np.ndarray, convert: Callable[[Any], Any]) -> np.ndarray:
-    """`convert` applied to each distinct value once, None left alone: a day's rows share a
-    few dates and two booleans, and converting every one of them was a tenth of writing a
-    10,000-KR backfill day."""
+def _converted(
+    values: np.ndarray, convert: Callable[[Any], Any], kind: sa.types.TypeEngine
+) -> np.ndarray:
+    """`convert` applied to the values, None left alone. A day's rows share a few dates and
+    two booleans, so other values are converted once per distinct value: converting every
+    one was a tenth of writing a 10,000-KR backfill day. Numbers are converted one by one,
+    as numbers that compare equal may differ (0.0 and -0.0)."""
+    if isinstance(kind, (sa.Float, sa.Numeric)):
+        return np.array([None if value is None else convert(value) for value in values], object)
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
     converted = np.array([convert(value) for value in distinct] + [None], dtype=object)
     return converted[codes]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from test_pipeline import AS_OF, run_day, write_project
 
 from okr_pipeline import scoreboard, warehouse
@@ -184,6 +186,15 @@ def test_every_number_reads_back_exactly_on_every_backend(server, request, tmp_p
     objective = warehouse.read_table(engine, warehouse.objective_scores, days[0])
     assert objective["score"].tolist() == [EXACT[1]]
     engine.dispose()
+
+
+def test_values_written_are_converted_each_as_itself():
+    """Dates and booleans are converted once per distinct value; numbers one by one, as
+    0.0 and -0.0 compare equal but are not the same number."""
+    numbers = np.array([0.0, -0.0, None, 1.5], dtype=object)
+    assert warehouse._converted(numbers, repr, sa.Float()).tolist() == ["0.0", "-0.0", None, "1.5"]
+    days = np.array([date(2026, 11, 2), None, date(2026, 11, 2)], dtype=object)
+    assert warehouse._converted(days, str, sa.Date()).tolist() == ["2026-11-02", None, "2026-11-02"]
 
 
 NARROWER = {  # how an older version typed these columns
